@@ -1,0 +1,827 @@
+"""Multi-layer perceptron with sigmoid outputs trained on the focal loss."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.metrics import accuracy_score, average_precision_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._losses import focal_loss_and_gradient
+from ._thresholds import apply_thresholds
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+_BN_EPSILON = 1e-5
+_BN_MOMENTUM = 0.1
+
+
+def _relu(z):
+    return np.maximum(z, 0, out=z)
+
+
+def _tanh(z):
+    return np.tanh(z, out=z)
+
+
+def _logistic(z):
+    return expit(z, out=z)
+
+
+def _identity(z):
+    return z
+
+
+# Derivatives expressed through the activation's output, as in scikit-learn.
+def _relu_derivative(a, delta):
+    delta[a <= 0] = 0
+
+
+def _tanh_derivative(a, delta):
+    delta *= 1 - a**2
+
+
+def _logistic_derivative(a, delta):
+    delta *= a * (1 - a)
+
+
+def _identity_derivative(a, delta):
+    pass
+
+
+_ACTIVATIONS = {
+    "relu": (_relu, _relu_derivative),
+    "tanh": (_tanh, _tanh_derivative),
+    "logistic": (_logistic, _logistic_derivative),
+    "identity": (_identity, _identity_derivative),
+}
+
+
+class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-layer perceptron trained on the sigmoid focal loss.
+
+    Every output unit is a sigmoid, so the model predicts label sets
+    (multi-label classification, the main use) as well as plain binary or
+    multiclass targets. Training minimises the focal loss
+    ``FL(p_t) = -a_t (1 - p_t) ** gamma * log(p_t)`` summed over labels and
+    averaged over samples, plus an L2 penalty, with minibatch Adam. The
+    focal term down-weights labels the model already gets right, which helps
+    rare genres in a strongly imbalanced label set. ``gamma=0`` with
+    ``focal_alpha=None`` is the binary cross-entropy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=(256,)
+        Width of each hidden layer. At least one layer is required.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+    gamma : float, default=2.0
+        Focusing parameter of the focal loss, ``>= 0``.
+    focal_alpha : float, "balanced", array-like of shape (n_labels,) or None, \
+            default=None
+        Weight ``a_t`` of the positive entries of each label; negatives get
+        ``1 - focal_alpha``. ``"balanced"`` uses one minus the label's base
+        rate, so rare labels weigh their positives more. ``None`` weighs all
+        entries by one.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, as in
+        :class:`~sklearn.neural_network.MLPClassifier`.
+    dropout : float, default=0.0
+        Fraction of each hidden layer's units dropped during training.
+    batch_norm : bool, default=False
+        Normalise each hidden layer's pre-activations over the minibatch
+        (with running statistics at prediction time).
+    learning_rate_init : float, default=1e-3
+        Step size of Adam.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or of the validation score
+        with ``early_stopping``) that counts as progress.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        score stops improving and keep the weights of the best epoch. The
+        score is the micro-averaged average precision for label sets and the
+        accuracy otherwise.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without progress allowed before training stops.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's moment decay rates and numerical floor.
+    shuffle : bool, default=True
+        Shuffle the training data before each epoch.
+    threshold : float or array-like of shape (n_labels,), default=0.5
+        Probability from which a label is predicted (label sets and binary
+        targets; multiclass predictions take the most probable class).
+    min_labels : int, default=0
+        Predict at least this many labels per sample, taking the most
+        probable ones when fewer pass ``threshold``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split. An int makes training reproducible.
+    verbose : bool, default=False
+        Print the loss after each epoch.
+    warm_start : bool, default=False
+        Continue from the previous solution when calling ``fit`` again.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating point type of the weights and computations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, or ``arange(n_labels)`` for label indicator targets.
+    coefs_ : list of ndarray
+        Weight matrix of each layer, the output layer last.
+    intercepts_ : list of ndarray
+        Bias vector of each layer.
+    bn_scales_, bn_offsets_, bn_running_means_, bn_running_vars_ : list of ndarray
+        Batch normalisation parameters and running statistics of each hidden
+        layer (empty lists without ``batch_norm``).
+    loss_ : float
+        Training loss after the last epoch.
+    loss_curve_ : list of float
+        Training loss after each epoch.
+    validation_scores_ : list of float or None
+        Validation score after each epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best validation score with ``early_stopping``.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of minibatch updates made.
+    constant_labels_ : ndarray of int
+        Indices of labels with no positive or no negative training sample;
+        their probability is fixed at the smoothed base rate.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of output units.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The same network with the
+        cross-entropy loss.
+    skanime.TfidfWeightedW2VTransformer : Sentence vectors to feed it.
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollar, "Focal Loss
+       for Dense Object Detection", ICCV 2017. The output biases start at the
+       label base rates, as that paper recommends.
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
+       Optimization", ICLR 2015.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_multilabel_classification
+    >>> from skanime import FocalMLPClassifier
+    >>> X, Y = make_multilabel_classification(n_samples=200, n_classes=4,
+    ...                                       random_state=0)
+    >>> clf = FocalMLPClassifier(hidden_layer_sizes=(32,), max_iter=100,
+    ...                          random_state=0).fit(X, Y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 4)
+    >>> clf.predict(X[:2]).shape
+    (2, 4)
+    >>> bool(clf.score(X, Y) > 0.3)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "focal_alpha": [
+            None,
+            Interval(Real, 0, 1, closed="both"),
+            StrOptions({"balanced"}),
+            "array-like",
+        ],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "shuffle": ["boolean"],
+        "threshold": [Interval(Real, 0, 1, closed="both"), "array-like"],
+        "min_labels": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "dtype": [StrOptions(set(_DTYPES)), type],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        *,
+        activation="relu",
+        gamma=2.0,
+        focal_alpha=None,
+        alpha=1e-4,
+        dropout=0.0,
+        batch_norm=False,
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        threshold=0.5,
+        min_labels=0,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.gamma = gamma
+        self.focal_alpha = focal_alpha
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.threshold = threshold
+        self.min_labels = min_labels
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features.
+        y : array-like of shape (n_samples, n_labels) or (n_samples,)
+            Label indicator matrix, or 1-D class labels.
+
+        Returns
+        -------
+        self : FocalMLPClassifier
+            The fitted estimator.
+        """
+        incremental = self.warm_start and hasattr(self, "coefs_")
+        self._partial_fit_classes = None
+        return self._fit(X, y, incremental=incremental, single_epoch=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch of minibatch updates on ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features.
+        y : array-like of shape (n_samples, n_labels) or (n_samples,)
+            Label indicator matrix, or 1-D class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All class labels, required on the first call with 1-D ``y`` so
+            that later batches may lack some classes. Ignored for label
+            indicator targets.
+
+        Returns
+        -------
+        self : FocalMLPClassifier
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "coefs_")
+        if first_call and classes is None and np.ndim(y) == 1:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit with "
+                "1-D targets, so that all classes are known in advance."
+            )
+        self._partial_fit_classes = classes
+        return self._fit(X, y, incremental=not first_call, single_epoch=True)
+
+    def _resolved_dtype(self):
+        dtype = _DTYPES.get(self.dtype, self.dtype) if isinstance(self.dtype, str) else self.dtype
+        if dtype not in (np.float32, np.float64):
+            raise InvalidParameterError(
+                f"The 'dtype' parameter of {type(self).__name__} must be 'float32', "
+                f"'float64', numpy.float32 or numpy.float64. Got {self.dtype!r} instead."
+            )
+        return dtype
+
+    def _resolved_hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise InvalidParameterError(
+                f"The 'hidden_layer_sizes' parameter of {type(self).__name__} must be "
+                "a positive int or a non-empty sequence of positive ints. "
+                f"Got {self.hidden_layer_sizes!r} instead."
+            )
+        return [int(s) for s in sizes]
+
+    def _encode_targets(self, y, incremental):
+        """Validate ``y`` and turn it into a float indicator matrix."""
+        if sp.issparse(y):
+            y = y.toarray()
+        y = np.asarray(y)
+        y_type = type_of_target(y, input_name="y")
+        if y.ndim == 2 and y.shape[1] == 1 and y_type in ("binary", "multiclass"):
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = y.ravel()
+        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"Unknown label type: {y_type!r}. {type(self).__name__} expects y as a "
+                "label indicator matrix of 0 and 1 (n_samples, n_labels) or 1-D class "
+                "labels. Encode genre lists with sklearn.preprocessing.MultiLabelBinarizer."
+            )
+        multilabel = y_type == "multilabel-indicator"
+        if incremental:
+            if multilabel != (self._target_kind == "multilabel"):
+                raise ValueError(
+                    "y changed kind between calls: the model was fitted on "
+                    f"{self._target_kind} targets and got {y_type} targets now."
+                )
+            if multilabel:
+                if y.shape[1] != self.n_outputs_:
+                    raise ValueError(
+                        f"y has {y.shape[1]} labels but the model was fitted with "
+                        f"{self.n_outputs_} labels."
+                    )
+                return y.astype(self._dtype, copy=False)
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains classes {unseen.tolist()} not seen in the first call; "
+                    f"expected a subset of {self.classes_.tolist()}."
+                )
+            return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
+        if multilabel:
+            self._target_kind = "multilabel"
+            self._label_binarizer = None
+            self.classes_ = np.arange(y.shape[1])
+            return y.astype(self._dtype, copy=False)
+        classes = getattr(self, "_partial_fit_classes", None)
+        self._label_binarizer = LabelBinarizer()
+        self._label_binarizer.fit(y if classes is None else classes)
+        self.classes_ = self._label_binarizer.classes_
+        self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
+        return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
+
+    def _fit(self, X, y, *, incremental, single_epoch):
+        self._dtype = self._resolved_dtype()
+        hidden_sizes = self._resolved_hidden_sizes()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=self._dtype,
+            multi_output=True,
+            reset=not incremental,
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        Y = self._encode_targets(y, incremental)
+        n_samples, n_labels = Y.shape
+
+        if not incremental:
+            self.n_outputs_ = n_labels
+            self._rng = np.random.default_rng(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            )
+            self._initialize(X.shape[1], hidden_sizes, Y)
+        self._focal_alpha_values = self._resolve_focal_alpha(Y)
+
+        X_val = Y_val = None
+        if self.early_stopping and not single_epoch:
+            X, X_val, Y, Y_val = self._validation_split(X, Y)
+            n_samples = X.shape[0]
+        batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        batch_size = min(batch_size, n_samples)
+
+        n_epochs = 1 if single_epoch else self.max_iter
+        for _ in range(n_epochs):
+            order = self._rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+            epoch_loss = 0.0
+            for start in range(0, n_samples, batch_size):
+                idx = order[start : start + batch_size]
+                batch_loss = self._train_batch(X[idx], Y[idx])
+                epoch_loss += batch_loss * len(idx)
+            self.n_iter_ += 1
+            self.loss_ = epoch_loss / n_samples
+            if not np.isfinite(self.loss_):
+                raise ValueError(
+                    "Training diverged: the loss became non-finite at epoch "
+                    f"{self.n_iter_}. Scale the features (e.g. StandardScaler) or "
+                    "lower learning_rate_init."
+                )
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if single_epoch:
+                break
+            if self._should_stop(X_val, Y_val):
+                break
+        else:
+            if not single_epoch:
+                warnings.warn(
+                    f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
+                    "before the loss stopped improving; increase max_iter or tol.",
+                    ConvergenceWarning,
+                )
+        if self.early_stopping and not single_epoch and self._best_params is not None:
+            self._set_params_flat(self._best_params)
+        self._best_params = None
+        return self
+
+    def _validation_split(self, X, Y):
+        stratify = None
+        if self._target_kind != "multilabel":
+            counts = Y.sum(axis=0) if Y.shape[1] > 1 else np.bincount(Y[:, 0].astype(int))
+            if counts.min() >= 2:
+                stratify = Y
+        seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        return train_test_split(
+            X, Y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
+
+    def _should_stop(self, X_val, Y_val):
+        if X_val is not None:
+            score = self._validation_score(X_val, Y_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:.6f}")
+            if score > self.best_validation_score_ + self.tol:
+                self._no_improvement_count = 0
+            else:
+                self._no_improvement_count += 1
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params = [p.copy() for p in self._params_flat()]
+        else:
+            if self.loss_ > self._best_loss - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self._best_loss = min(self._best_loss, self.loss_)
+        return self._no_improvement_count > self.n_iter_no_change
+
+    def _validation_score(self, X_val, Y_val):
+        proba = expit(self._forward(X_val, training=False))
+        if self._target_kind == "multilabel":
+            if Y_val.sum() == 0:
+                return 0.0
+            return float(average_precision_score(Y_val, proba, average="micro"))
+        if self._target_kind == "binary":
+            return float(accuracy_score(Y_val[:, 0] > 0.5, proba[:, 0] >= 0.5))
+        return float(accuracy_score(Y_val.argmax(axis=1), proba.argmax(axis=1)))
+
+    def _resolve_focal_alpha(self, Y):
+        if self.focal_alpha is None:
+            return None
+        if isinstance(self.focal_alpha, str):  # "balanced"
+            return (1.0 - Y.mean(axis=0)).astype(self._dtype)
+        values = np.asarray(self.focal_alpha, dtype=self._dtype)
+        if values.ndim == 0:
+            return values
+        if values.shape != (Y.shape[1],) or np.any((values < 0) | (values > 1)):
+            raise ValueError(
+                f"focal_alpha as an array must have one value in [0, 1] per label, "
+                f"shape ({Y.shape[1]},); got shape {values.shape}."
+            )
+        return values
+
+    # ------------------------------------------------------------ network
+    def _initialize(self, n_features, hidden_sizes, Y):
+        dtype = self._dtype
+        rng = self._rng
+        sizes = [n_features, *hidden_sizes, Y.shape[1]]
+        self.coefs_, self.intercepts_ = [], []
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            self.coefs_.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+            self.intercepts_.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
+
+        n_samples = Y.shape[0]
+        positives = Y.sum(axis=0)
+        prior = (positives + 0.5) / (n_samples + 1.0)
+        self.intercepts_[-1] = np.log(prior / (1 - prior)).astype(dtype)
+        self.constant_labels_ = np.flatnonzero((positives == 0) | (positives == n_samples))
+        if self._target_kind == "multilabel" and self.constant_labels_.size:
+            warnings.warn(
+                f"Labels {self.constant_labels_.tolist()} have no positive or no "
+                "negative training sample; their probability is fixed at the "
+                "smoothed base rate.",
+                UserWarning,
+                stacklevel=4,
+            )
+        self.coefs_[-1][:, self.constant_labels_] = 0
+
+        self.bn_scales_, self.bn_offsets_ = [], []
+        self.bn_running_means_, self.bn_running_vars_ = [], []
+        if self.batch_norm:
+            for width in hidden_sizes:
+                self.bn_scales_.append(np.ones(width, dtype=dtype))
+                self.bn_offsets_.append(np.zeros(width, dtype=dtype))
+                self.bn_running_means_.append(np.zeros(width, dtype=dtype))
+                self.bn_running_vars_.append(np.ones(width, dtype=dtype))
+
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        self._best_loss = np.inf
+        self._best_params = None
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        params = self._params_flat()
+        self._adam_m = [np.zeros_like(p) for p in params]
+        self._adam_v = [np.zeros_like(p) for p in params]
+
+    def _params_flat(self):
+        return [*self.coefs_, *self.intercepts_, *self.bn_scales_, *self.bn_offsets_]
+
+    def _set_params_flat(self, values):
+        for target, value in zip(self._params_flat(), values):
+            target[...] = value
+
+    def _forward(self, X, training, cache=None):
+        """Logits of ``X``; with ``training``, batch statistics and dropout."""
+        activation = _ACTIVATIONS[self.activation][0]
+        A = X
+        n_hidden = len(self.coefs_) - 1
+        for i in range(n_hidden):
+            Z = A @ self.coefs_[i]
+            Z += self.intercepts_[i]
+            bn = None
+            if self.batch_norm:
+                if training:
+                    mean = Z.mean(axis=0)
+                    var = Z.var(axis=0)
+                    n = Z.shape[0]
+                    m = _BN_MOMENTUM
+                    self.bn_running_means_[i] *= 1 - m
+                    self.bn_running_means_[i] += m * mean
+                    self.bn_running_vars_[i] *= 1 - m
+                    self.bn_running_vars_[i] += m * var * (n / max(n - 1, 1))
+                else:
+                    mean = self.bn_running_means_[i]
+                    var = self.bn_running_vars_[i]
+                inv_std = (1.0 / np.sqrt(var + _BN_EPSILON)).astype(Z.dtype)
+                Z -= mean
+                Z *= inv_std
+                bn = (Z.copy(), inv_std) if training else None
+                Z *= self.bn_scales_[i]
+                Z += self.bn_offsets_[i]
+            A = activation(Z)
+            activated, mask = A, None
+            if training and self.dropout > 0:
+                keep = 1.0 - self.dropout
+                mask = self._rng.random(A.shape, dtype=A.dtype) < keep
+                mask = mask.astype(A.dtype)
+                mask /= keep
+                A = A * mask
+            if cache is not None:
+                cache.append((A, activated, bn, mask))
+        logits = A @ self.coefs_[-1]
+        logits += self.intercepts_[-1]
+        return logits
+
+    def _train_batch(self, X, Y):
+        cache = []
+        logits = self._forward(X, training=True, cache=cache)
+        loss, delta = focal_loss_and_gradient(
+            Y, logits, gamma=self.gamma, focal_alpha=self._focal_alpha_values
+        )
+        if self.constant_labels_.size:
+            delta[:, self.constant_labels_] = 0
+        n = X.shape[0]
+        if self.alpha:
+            loss += 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.coefs_) / n
+
+        n_layers = len(self.coefs_)
+        coef_grads = [None] * n_layers
+        intercept_grads = [None] * n_layers
+        scale_grads = [None] * len(self.bn_scales_)
+        offset_grads = [None] * len(self.bn_offsets_)
+        derivative = _ACTIVATIONS[self.activation][1]
+        for i in range(n_layers - 1, -1, -1):
+            A_prev = X if i == 0 else cache[i - 1][0]
+            coef_grads[i] = np.asarray(A_prev.T @ delta)
+            if self.alpha:
+                coef_grads[i] += (self.alpha / n) * self.coefs_[i]
+            intercept_grads[i] = delta.sum(axis=0)
+            if i == 0:
+                break
+            delta = delta @ self.coefs_[i].T
+            _, activated, bn, mask = cache[i - 1]
+            if mask is not None:
+                delta *= mask
+            derivative(activated, delta)
+            if bn is not None:
+                x_hat, inv_std = bn
+                j = i - 1
+                scale_grads[j] = (delta * x_hat).sum(axis=0)
+                offset_grads[j] = delta.sum(axis=0)
+                d_xhat = delta * self.bn_scales_[j]
+                delta = inv_std * (
+                    d_xhat
+                    - d_xhat.mean(axis=0)
+                    - x_hat * (d_xhat * x_hat).mean(axis=0)
+                )
+        self._adam_step([*coef_grads, *intercept_grads, *scale_grads, *offset_grads])
+        return loss
+
+    def _adam_step(self, grads):
+        self.t_ += 1
+        b1, b2 = self.beta_1, self.beta_2
+        lr = self.learning_rate_init * np.sqrt(1 - b2**self.t_) / (1 - b1**self.t_)
+        for param, grad, m, v in zip(self._params_flat(), grads, self._adam_m, self._adam_v):
+            m *= b1
+            m += (1 - b1) * grad
+            v *= b2
+            v += (1 - b2) * grad * grad
+            param -= (lr * m / (np.sqrt(v) + self.epsilon)).astype(param.dtype, copy=False)
+
+    # ------------------------------------------------------------ predict
+    def _validate_for_predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=self._dtype, reset=False
+        )
+        return X.tocsr() if sp.issparse(X) else X
+
+    def decision_function(self, X):
+        """Logits of each label (the inputs of the sigmoids).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            One column per label or class; 1-D for binary targets.
+        """
+        X = self._validate_for_predict(X)
+        logits = self._forward(X, training=False)
+        return logits.ravel() if self._target_kind == "binary" else logits
+
+    def predict_proba(self, X):
+        """Probability of each label.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+            Independent label probabilities for label indicator targets; class
+            probabilities (rows summing to one) for 1-D targets.
+        """
+        X = self._validate_for_predict(X)
+        proba = expit(self._forward(X, training=False))
+        if self._target_kind == "multilabel":
+            return proba
+        if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.ones((proba.shape[0], 1), dtype=proba.dtype)
+            return np.hstack([1 - proba, proba])
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_labels)
+            Logarithm of the probabilities.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict label sets (or classes).
+
+        Label indicator targets use ``threshold`` and ``min_labels``; binary
+        targets use ``threshold`` on the positive class; multiclass targets
+        take the most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            Label indicator matrix, or class labels.
+        """
+        proba = self.predict_proba(X)
+        if self._target_kind == "multilabel":
+            thresholds = self._checked_threshold(proba.shape[1])
+            return apply_thresholds(proba, thresholds, self.min_labels)
+        if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.repeat(self.classes_, proba.shape[0])
+            return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
+        return self.classes_[proba.argmax(axis=1)]
+
+    def _checked_threshold(self, n_labels):
+        threshold = np.asarray(self.threshold, dtype=float)
+        if threshold.ndim and threshold.shape != (n_labels,):
+            raise ValueError(
+                f"threshold as an array must have one value per label, shape "
+                f"({n_labels},); got shape {threshold.shape}."
+            )
+        if np.any((threshold < 0) | (threshold > 1)):
+            raise ValueError("threshold values must lie in [0, 1].")
+        return threshold
+
+    def score(self, X, y, sample_weight=None):
+        """Micro-averaged F1 for label sets, accuracy otherwise.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples, n_labels) or (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if self._target_kind != "multilabel":
+            return super().score(X, y, sample_weight=sample_weight)
+        from sklearn.metrics import f1_score
+
+        return float(
+            f1_score(y, self.predict(X), average="micro", sample_weight=sample_weight,
+                     zero_division=0)
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,458 @@
+"""Sentence vectors as the TF-IDF-weighted mean of word vectors."""
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from gensim.models import KeyedVectors, Word2Vec
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+logger = logging.getLogger("skanime")
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_raw_documents(raw_documents, estimator_name):
+    """Return ``raw_documents`` as a list of str, or raise a clear error.
+
+    A bare string, and any entry that is not a string (None, NaN, numbers,
+    bytes), are rejected with the position of the first offending entry.
+    """
+    if isinstance(raw_documents, (str, bytes)):
+        raise ValueError(
+            f"{estimator_name} expects an iterable of documents (list, numpy array "
+            "or pandas Series of str); got a single string. Wrap it in a list."
+        )
+    if hasattr(raw_documents, "ndim") and raw_documents.ndim != 1:
+        raise ValueError(
+            f"{estimator_name} expects a 1-D iterable of documents; got an array "
+            f"of shape {raw_documents.shape}. Pass a single text column."
+        )
+    try:
+        documents = list(raw_documents)
+    except TypeError:
+        raise TypeError(
+            f"{estimator_name} expects an iterable of str documents; got "
+            f"{type(raw_documents).__name__}."
+        ) from None
+    for position, doc in enumerate(documents):
+        if not isinstance(doc, str):
+            raise TypeError(
+                f"{estimator_name} expects every document to be a str; the document "
+                f"at position {position} is {type(doc).__name__} ({doc!r:.40}). "
+                "Replace missing synopses with '' or drop those rows first."
+            )
+    return documents
+
+
+class TfidfWeightedW2VTransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Embed documents as the TF-IDF-weighted mean of their word vectors.
+
+    Each document ``d`` becomes
+    ``sum_w tfidf(w, d) * v(w) / sum_w tfidf(w, d)`` over the words ``w`` of
+    ``d`` that have a vector ``v(w)``. The TF-IDF weights come from
+    scikit-learn's :class:`~sklearn.feature_extraction.text.TfidfVectorizer`
+    restricted to the embedding vocabulary, and the mean is computed for all
+    documents at once as one sparse matrix product.
+
+    The word vectors are either trained with gensim's word2vec on the
+    documents passed to :meth:`fit` (the default), or given.
+
+    Documents without any known word get a zero vector: they are counted in
+    ``n_empty_documents_`` during fit, and :meth:`transform` warns with their
+    count. No NaN is ever returned.
+
+    Parameters
+    ----------
+    vectors : None, str, path-like, gensim KeyedVectors or mapping, default=None
+        Word vectors. ``None`` trains word2vec on the documents passed to
+        :meth:`fit` with the ``sg`` ... ``workers`` parameters below. A path
+        names a word2vec text or binary file (gzip allowed) or a GloVe text
+        file. A mapping takes words to equal-length vectors.
+    sg : {0, 1}, default=0
+        Training algorithm when ``vectors=None``: 0 for CBOW, 1 for skip-gram.
+    vector_size : int, default=100
+        Dimension of trained vectors.
+    window : int, default=5
+        Context window of word2vec training.
+    min_count : int, default=2
+        Ignore words rarer than this in word2vec training.
+    epochs : int, default=10
+        Passes of word2vec training over the documents.
+    negative : int, default=5
+        Negative samples per positive in word2vec training.
+    sample : float, default=1e-3
+        Subsampling threshold of frequent words in word2vec training.
+    workers : int, default=1
+        Worker threads of word2vec training. Only ``workers=1`` gives the same
+        vectors from run to run for a fixed ``random_state``.
+    lowercase : bool, default=True
+        Lowercase documents before tokenising.
+    token_pattern : str, default=r"(?u)\\b[^\\W\\d_][^\\W\\d_]+\\b"
+        Regular expression of a token (by default words of two or more
+        letters).
+    stop_words : {"english"}, list or None, default=None
+        Words to drop before weighting.
+    min_df : float or int, default=1
+        Drop words in fewer documents than this (a count, or a share when
+        a float).
+    max_df : float or int, default=1.0
+        Drop words in more documents than this.
+    use_idf : bool, default=True
+        Weight terms by inverse document frequency.
+    smooth_idf : bool, default=True
+        Add one to document frequencies, as if one extra document held every
+        word.
+    sublinear_tf : bool, default=False
+        Use ``1 + log(tf)`` instead of raw term counts.
+    norm : {"l2"} or None, default=None
+        Scale each output vector to unit Euclidean length.
+    dtype : {"float32", "float64"}, default="float32"
+        Type of the output.
+    random_state : int, RandomState instance or None, default=None
+        Seed of word2vec training.
+
+    Attributes
+    ----------
+    vocabulary_ : dict
+        Maps each weighted word to its row in ``vectors_``.
+    idf_ : ndarray of shape (n_words,)
+        Inverse document frequency of each weighted word.
+    vectors_ : ndarray of shape (n_words, n_dimensions)
+        Word vectors of the weighted words, in ``vocabulary_`` order.
+    wv_ : gensim.models.KeyedVectors
+        All the word vectors available (trained or given).
+    n_empty_documents_ : int
+        Number of training documents without a known word.
+    n_oov_terms_ : int
+        Number of terms the TF-IDF step found in the training documents that
+        have no vector.
+
+    See Also
+    --------
+    sklearn.feature_extraction.text.TfidfVectorizer : The weighting scheme.
+    skanime.FocalMLPClassifier : A classifier for these vectors.
+
+    References
+    ----------
+    .. [1] T. Mikolov, K. Chen, G. Corrado and J. Dean, "Efficient Estimation
+       of Word Representations in Vector Space", ICLR workshop 2013.
+
+    Examples
+    --------
+    >>> from skanime import TfidfWeightedW2VTransformer
+    >>> docs = ["a giant robot fights in space",
+    ...         "a girl falls in love at school",
+    ...         "robot pilots defend the space colony"]
+    >>> vectors = {"robot": [1.0, 0.0], "space": [0.0, 1.0],
+    ...            "love": [-1.0, 0.0], "school": [0.0, -1.0]}
+    >>> transformer = TfidfWeightedW2VTransformer(vectors=vectors)
+    >>> X = transformer.fit_transform(docs)
+    >>> X.shape
+    (3, 2)
+    >>> X[1]
+    array([-0.5, -0.5], dtype=float32)
+    >>> transformer.get_feature_names_out()
+    array(['tfidfweightedw2vtransformer0', 'tfidfweightedw2vtransformer1'],
+          dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "vectors": [None, str, os.PathLike, KeyedVectors, Mapping],
+        "sg": [Interval(Integral, 0, 1, closed="both")],
+        "vector_size": [Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "min_count": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "negative": [Interval(Integral, 0, None, closed="left")],
+        "sample": [Interval(Real, 0, None, closed="left")],
+        "workers": [Interval(Integral, 1, None, closed="left")],
+        "lowercase": ["boolean"],
+        "token_pattern": [str],
+        "stop_words": [StrOptions({"english"}), list, None],
+        "min_df": [
+            Interval(Real, 0, 1, closed="both"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "max_df": [
+            Interval(Real, 0, 1, closed="both"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "use_idf": ["boolean"],
+        "smooth_idf": ["boolean"],
+        "sublinear_tf": ["boolean"],
+        "norm": [StrOptions({"l2"}), None],
+        "dtype": [StrOptions(set(_DTYPES)), type],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        vectors=None,
+        *,
+        sg=0,
+        vector_size=100,
+        window=5,
+        min_count=2,
+        epochs=10,
+        negative=5,
+        sample=1e-3,
+        workers=1,
+        lowercase=True,
+        token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",
+        stop_words=None,
+        min_df=1,
+        max_df=1.0,
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=False,
+        norm=None,
+        dtype="float32",
+        random_state=None,
+    ):
+        self.vectors = vectors
+        self.sg = sg
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.epochs = epochs
+        self.negative = negative
+        self.sample = sample
+        self.workers = workers
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+        self.stop_words = stop_words
+        self.min_df = min_df
+        self.max_df = max_df
+        self.use_idf = use_idf
+        self.smooth_idf = smooth_idf
+        self.sublinear_tf = sublinear_tf
+        self.norm = norm
+        self.dtype = dtype
+        self.random_state = random_state
+
+    def _resolved_dtype(self):
+        dtype = _DTYPES.get(self.dtype) if isinstance(self.dtype, str) else self.dtype
+        if dtype not in (np.float32, np.float64):
+            raise InvalidParameterError(
+                f"The 'dtype' parameter of {type(self).__name__} must be 'float32', "
+                f"'float64', numpy.float32 or numpy.float64. Got {self.dtype!r} instead."
+            )
+        return dtype
+
+    def _make_vectorizer(self, vocabulary=None):
+        return TfidfVectorizer(
+            lowercase=self.lowercase,
+            token_pattern=self.token_pattern,
+            stop_words=self.stop_words,
+            min_df=1 if vocabulary is not None else self.min_df,
+            max_df=1.0 if vocabulary is not None else self.max_df,
+            use_idf=self.use_idf,
+            smooth_idf=self.smooth_idf,
+            sublinear_tf=self.sublinear_tf,
+            norm=None,
+            vocabulary=vocabulary,
+            dtype=self._dtype,
+        )
+
+    def _word_vectors(self, documents, analyzer):
+        if self.vectors is None:
+            if self.sample < 0:  # pragma: no cover - guarded by constraints
+                raise ValueError("sample must be >= 0")
+            sentences = [analyzer(doc) for doc in documents]
+            if not any(sentences):
+                raise ValueError(
+                    "Cannot train word2vec: the documents passed to fit contain no "
+                    "token matching token_pattern. Pass real text or given vectors."
+                )
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            model = Word2Vec(
+                sentences=sentences,
+                vector_size=self.vector_size,
+                window=self.window,
+                min_count=self.min_count,
+                sg=int(self.sg),
+                negative=self.negative,
+                sample=self.sample,
+                epochs=self.epochs,
+                workers=self.workers,
+                seed=int(seed),
+            )
+            if len(model.wv) == 0:
+                raise ValueError(
+                    f"word2vec learned no word: no token occurs at least "
+                    f"min_count={self.min_count} times in the training documents. "
+                    "Lower min_count or pass more documents."
+                )
+            return model.wv
+        from .datasets import load_word_vectors
+
+        return load_word_vectors(self.vectors)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, raw_documents, y=None):
+        """Learn the word vectors (unless given) and the IDF weights.
+
+        Parameters
+        ----------
+        raw_documents : iterable of str
+            Training documents: a list, numpy array or pandas Series of str.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TfidfWeightedW2VTransformer
+            The fitted transformer.
+        """
+        self._fit(raw_documents)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, raw_documents, y=None):
+        """Fit to ``raw_documents`` and return their vectors.
+
+        Parameters
+        ----------
+        raw_documents : iterable of str
+            Training documents.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X : ndarray of shape (n_documents, n_dimensions)
+            Document vectors.
+        """
+        weights = self._fit(raw_documents)
+        return self._embed(self._normalise_rows(weights))
+
+    def _fit(self, raw_documents):
+        documents = check_raw_documents(raw_documents, type(self).__name__)
+        if not documents:
+            raise ValueError(f"{type(self).__name__}.fit got an empty list of documents.")
+        self._dtype = self._resolved_dtype()
+        analyzer = self._make_vectorizer().build_analyzer()
+        self.wv_ = self._word_vectors(documents, analyzer)
+
+        counter = self._make_vectorizer()
+        try:
+            counter.fit(documents)
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(self).__name__} found no usable term in the training documents "
+                f"({exc}). Check min_df, max_df, stop_words and token_pattern."
+            ) from None
+        terms = counter.get_feature_names_out()
+        known = np.fromiter((t in self.wv_.key_to_index for t in terms), bool, len(terms))
+        self.n_oov_terms_ = int((~known).sum())
+        kept_terms = terms[known]
+        if kept_terms.size == 0:
+            raise ValueError(
+                f"None of the {len(terms)} terms of the training documents has a word "
+                "vector. Check that the vectors match the text's language and casing "
+                "(lowercase=True lowercases the text, not the vectors)."
+            )
+        self.vocabulary_ = {term: i for i, term in enumerate(kept_terms)}
+        self._vectorizer = self._make_vectorizer(vocabulary=self.vocabulary_)
+        self._vectorizer.fit(kept_terms[:1])  # builds the analyser; IDF is set below
+        if self.use_idf:
+            self.idf_ = counter.idf_[known].astype(self._dtype)
+            self._vectorizer.idf_ = self.idf_
+        else:
+            self.idf_ = np.ones(kept_terms.size, dtype=self._dtype)
+        self.vectors_ = np.ascontiguousarray(
+            self.wv_.vectors[[self.wv_.key_to_index[t] for t in kept_terms]],
+            dtype=self._dtype,
+        )
+        self._n_features_out = self.vectors_.shape[1]
+        weights = self._vectorizer.transform(documents)
+        self.n_empty_documents_ = int((weights.getnnz(axis=1) == 0).sum())
+        logger.info(
+            "%s: %d of %d terms have vectors; %d of %d documents have no known word.",
+            type(self).__name__,
+            kept_terms.size,
+            len(terms),
+            self.n_empty_documents_,
+            len(documents),
+        )
+        return weights
+
+    def transform_weights(self, raw_documents):
+        """Row-normalised TF-IDF weights over the embedding vocabulary.
+
+        ``transform(X)`` equals ``transform_weights(X) @ vectors_`` before
+        ``norm``. Rows of documents without a known word are all zero.
+
+        Parameters
+        ----------
+        raw_documents : iterable of str
+            Documents.
+
+        Returns
+        -------
+        weights : sparse matrix of shape (n_documents, n_words)
+            CSR matrix whose non-empty rows sum to one.
+        """
+        check_is_fitted(self)
+        documents = check_raw_documents(raw_documents, type(self).__name__)
+        return self._normalise_rows(self._vectorizer.transform(documents))
+
+    def _normalise_rows(self, weights):
+        totals = np.asarray(weights.sum(axis=1)).ravel()
+        empty = totals == 0
+        if empty.any():
+            warnings.warn(
+                f"{int(empty.sum())} of {weights.shape[0]} documents have no word with "
+                "a vector; they get a zero vector.",
+                UserWarning,
+                stacklevel=4,
+            )
+        totals[empty] = 1
+        scale = sp.diags((1.0 / totals).astype(self._dtype))
+        return (scale @ weights).tocsr()
+
+    def _embed(self, weights):
+        X = np.asarray(weights @ self.vectors_, dtype=self._dtype)
+        if self.norm == "l2":
+            lengths = np.linalg.norm(X, axis=1, keepdims=True)
+            lengths[lengths == 0] = 1
+            X /= lengths
+        return X
+
+    def transform(self, raw_documents):
+        """Embed documents.
+
+        Parameters
+        ----------
+        raw_documents : iterable of str
+            Documents: a list, numpy array or pandas Series of str.
+
+        Returns
+        -------
+        X : ndarray of shape (n_documents, n_dimensions)
+            TF-IDF-weighted mean word vector of each document (zero for a
+            document without a known word).
+        """
+        return self._embed(self.transform_weights(raw_documents))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags

@@ -1,0 +1,297 @@
+"""The default genre pipeline and the user-facing genre classifier."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import f1_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
+
+from ._embedding import TfidfWeightedW2VTransformer, check_raw_documents
+from ._focal_mlp import FocalMLPClassifier
+from ._text import SynopsisCleaner
+
+
+def make_genre_pipeline(**params):
+    """Build skanime's default genre pipeline.
+
+    The steps are ``clean`` (:class:`SynopsisCleaner`), ``embed``
+    (:class:`TfidfWeightedW2VTransformer` with word2vec trained on the
+    training synopses), ``scale`` (:class:`~sklearn.preprocessing.StandardScaler`)
+    and ``clf`` (:class:`FocalMLPClassifier`). The pipeline takes raw synopses
+    and a label indicator matrix.
+
+    Parameters
+    ----------
+    **params : dict
+        Parameters of the steps in ``Pipeline.set_params`` form, for example
+        ``clf__gamma=1.0`` or ``embed__vector_size=300``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        An unfitted pipeline.
+
+    See Also
+    --------
+    GenreClassifier : The same model taking and returning genre names.
+
+    Examples
+    --------
+    >>> from skanime import make_genre_pipeline
+    >>> pipe = make_genre_pipeline(clf__gamma=1.0, random_state=0)
+    >>> [name for name, _ in pipe.steps]
+    ['clean', 'embed', 'scale', 'clf']
+    >>> pipe.get_params()["clf__gamma"]
+    1.0
+    """
+    random_state = params.pop("random_state", None)
+    pipeline = Pipeline(
+        [
+            ("clean", SynopsisCleaner(stop_words=None)),
+            (
+                "embed",
+                TfidfWeightedW2VTransformer(
+                    sg=1,
+                    vector_size=200,
+                    window=5,
+                    min_count=2,
+                    epochs=10,
+                    stop_words="english",
+                    sublinear_tf=True,
+                    random_state=random_state,
+                ),
+            ),
+            ("scale", StandardScaler()),
+            (
+                "clf",
+                FocalMLPClassifier(
+                    hidden_layer_sizes=(512,),
+                    gamma=1.0,
+                    dropout=0.3,
+                    alpha=1e-3,
+                    early_stopping=True,
+                    max_iter=100,
+                    threshold=0.3,
+                    min_labels=1,
+                    random_state=random_state,
+                ),
+            ),
+        ]
+    )
+    return pipeline.set_params(**params)
+
+
+def _as_genre_lists(y):
+    """Normalise genre targets to a list of lists of str."""
+    if isinstance(y, (str, bytes)):
+        raise ValueError(
+            "GenreClassifier expects one genre list per synopsis; got a single string."
+        )
+    genre_lists = []
+    for position, entry in enumerate(y):
+        if isinstance(entry, str):
+            entry = [g.strip() for g in entry.split(",") if g.strip()]
+        elif entry is None or not hasattr(entry, "__iter__"):
+            raise TypeError(
+                "GenreClassifier expects each target to be a list of genre names or a "
+                f"comma-separated string; the target at position {position} is "
+                f"{type(entry).__name__} ({entry!r:.40})."
+            )
+        entry = list(entry)
+        for genre in entry:
+            if not isinstance(genre, str):
+                raise TypeError(
+                    f"Genre names must be str; the target at position {position} holds "
+                    f"{type(genre).__name__} ({genre!r:.40})."
+                )
+        genre_lists.append(entry)
+    return genre_lists
+
+
+class GenreClassifier(BaseEstimator):
+    """Predict genre names from raw synopses.
+
+    A thin layer over a genre pipeline (by default
+    :func:`make_genre_pipeline`) that binarises genre lists itself, predicts
+    genre names and returns probabilities as a labelled DataFrame.
+
+    Parameters
+    ----------
+    pipeline : estimator or None, default=None
+        Any estimator taking raw synopses and a label indicator matrix, with
+        ``predict_proba`` returning one column per label. ``None`` uses
+        :func:`make_genre_pipeline` seeded with ``random_state``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the default pipeline (ignored when ``pipeline`` is given).
+
+    Attributes
+    ----------
+    pipeline_ : estimator
+        The fitted pipeline.
+    classes_ : ndarray of str
+        Genre names, in the column order of :meth:`predict_proba`.
+
+    See Also
+    --------
+    make_genre_pipeline : The default pipeline.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.multiclass import OneVsRestClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skanime import GenreClassifier
+    >>> synopses = ["robots fight in space", "pilots defend the colony in space",
+    ...             "a girl falls in love", "two students fall in love at school"]
+    >>> genres = [["Mecha", "Sci-Fi"], ["Sci-Fi"], ["Romance"], ["Romance", "School"]]
+    >>> pipe = make_pipeline(TfidfVectorizer(),
+    ...                      OneVsRestClassifier(LogisticRegression(C=100)))
+    >>> model = GenreClassifier(pipeline=pipe).fit(synopses, genres)
+    >>> model.classes_.tolist()
+    ['Mecha', 'Romance', 'School', 'Sci-Fi']
+    >>> model.predict(["love at school"])
+    [['Romance', 'School']]
+    >>> model.top_genres(["robots in space"], k=1)[0][0][0]
+    'Sci-Fi'
+    """
+
+    _parameter_constraints: dict = {
+        "pipeline": [None, HasMethods(["fit", "predict_proba"])],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, pipeline=None, *, random_state=None):
+        self.pipeline = pipeline
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Fit the pipeline on synopses and their genres.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Synopses.
+        y : iterable of list of str or of comma-separated str
+            Genres of each synopsis.
+
+        Returns
+        -------
+        self : GenreClassifier
+            The fitted classifier.
+        """
+        self._validate_params()
+        documents = check_raw_documents(X, type(self).__name__)
+        genre_lists = _as_genre_lists(y)
+        if len(genre_lists) != len(documents):
+            raise ValueError(
+                f"X has {len(documents)} synopses but y has {len(genre_lists)} genre "
+                "lists; they must match one to one."
+            )
+        self._binarizer = MultiLabelBinarizer()
+        Y = self._binarizer.fit_transform(genre_lists)
+        if Y.shape[1] == 0:
+            raise ValueError("y holds no genre at all; nothing to learn.")
+        self.classes_ = self._binarizer.classes_
+        if self.pipeline is None:
+            self.pipeline_ = make_genre_pipeline(random_state=self.random_state)
+        else:
+            self.pipeline_ = clone(self.pipeline)
+        self.pipeline_.fit(documents, Y)
+        return self
+
+    def predict_proba(self, X):
+        """Probability of each genre.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Synopses.
+
+        Returns
+        -------
+        proba : pandas.DataFrame of shape (n_synopses, n_genres)
+            One column per genre (``classes_``); the index of ``X`` when it is
+            a pandas Series.
+        """
+        check_is_fitted(self)
+        documents = check_raw_documents(X, type(self).__name__)
+        proba = np.asarray(self.pipeline_.predict_proba(documents))
+        index = X.index if isinstance(X, pd.Series) else None
+        return pd.DataFrame(proba, columns=self.classes_, index=index)
+
+    def predict_indicator(self, X):
+        """Predicted genres as a label indicator matrix.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Synopses.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_synopses, n_genres)
+            Columns in ``classes_`` order.
+        """
+        check_is_fitted(self)
+        documents = check_raw_documents(X, type(self).__name__)
+        return np.asarray(self.pipeline_.predict(documents))
+
+    def predict(self, X):
+        """Predict the genres of each synopsis.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Synopses.
+
+        Returns
+        -------
+        genres : list of list of str
+            Predicted genre names of each synopsis, in ``classes_`` order.
+        """
+        return [list(g) for g in self._binarizer.inverse_transform(self.predict_indicator(X))]
+
+    def top_genres(self, X, k=3):
+        """The ``k`` most probable genres of each synopsis.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Synopses.
+        k : int, default=3
+            Number of genres to return per synopsis.
+
+        Returns
+        -------
+        top : list of list of (str, float)
+            Genre names with their probability, most probable first.
+        """
+        proba = self.predict_proba(X).to_numpy()
+        k = max(1, min(int(k), proba.shape[1]))
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        return [
+            [(str(self.classes_[j]), float(row[j])) for j in cols]
+            for row, cols in zip(proba, order)
+        ]
+
+    def score(self, X, y):
+        """Micro-averaged F1 of the predicted genres.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Synopses.
+        y : iterable of list of str
+            True genres.
+
+        Returns
+        -------
+        score : float
+        """
+        Y_true = self._binarizer.transform(_as_genre_lists(y))
+        return float(f1_score(Y_true, self.predict_indicator(X), average="micro",
+                              zero_division=0))

@@ -13,8 +13,9 @@ def apply_thresholds(scores, thresholds, min_labels=0):
     thresholds : float or ndarray of shape (n_labels,)
         A label is predicted when its score is at least its threshold.
     min_labels : int, default=0
-        Rows with fewer predicted labels get their ``min_labels`` best-scored
-        labels instead (ties broken by label order).
+        Rows with fewer predicted labels keep them and are topped up to
+        ``min_labels`` labels with their best-scored other labels (ties broken
+        by label order).
 
     Returns
     -------
@@ -33,15 +34,20 @@ def apply_thresholds(scores, thresholds, min_labels=0):
     array([[1, 0, 1],
            [0, 1, 0]])
     """
-    scores = np.asarray(scores)
-    y_pred = (scores >= np.asarray(thresholds)).astype(np.int64)
-    n_labels = scores.shape[1]
-    k = min(int(min_labels), n_labels)
-    if k == 0:
-        return y_pred
-    short = np.flatnonzero(y_pred.sum(axis=1) < k)
-    if short.size:
-        # A stable sort on the negated scores keeps the lower label index on ties.
-        top = np.argsort(-scores[short], axis=1, kind="stable")[:, :k]
-        y_pred[short[:, None], top] = 1
+    y_pred = threshold_mask(np.asarray(scores), np.asarray(thresholds), min_labels)
+    return y_pred.astype(np.int64)
+
+
+def threshold_mask(scores, thresholds, min_labels=0):
+    """Boolean form of :func:`apply_thresholds`, without input checks."""
+    y_pred = scores >= thresholds
+    k = min(int(min_labels), scores.shape[1])
+    if k > 0:
+        short = np.flatnonzero(y_pred.sum(axis=1) < k)
+        if short.size:
+            # Labels already predicted rank first, then the best-scored others;
+            # the sort is stable, so the lower label index wins ties.
+            ranked = np.where(y_pred[short], np.inf, scores[short])
+            top = np.argsort(-ranked, axis=1, kind="stable")[:, :k]
+            y_pred[short[:, None], top] = True
     return y_pred

@@ -1,0 +1,785 @@
+"""Decision-threshold tuning for multilabel classifiers."""
+
+import logging
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn import get_config
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.model_selection import check_cv
+from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_method_params,
+    _num_samples,
+    check_array,
+    check_is_fitted,
+    indexable,
+)
+
+from .._thresholds import threshold_mask as _threshold_mask
+from ._split import MultilabelStratifiedKFold
+
+logger = logging.getLogger(__name__)
+
+_F1_AVERAGES = {
+    "f1_micro": "micro",
+    "f1_macro": "macro",
+    "f1_samples": "samples",
+    "f1_weighted": "weighted",
+}
+# Scorings for which per-label thresholds maximise each label's own F1.
+_PER_LABEL_F1_SCORINGS = ("f1_micro", "f1_macro", "f1_weighted")
+# A coordinate-ascent step must beat the current score by more than this.
+_MIN_GAIN = 1e-12
+
+
+def _apply_thresholds(proba, thresholds, min_labels=0):
+    """Threshold scores into an int indicator matrix; no input validation."""
+    return _threshold_mask(proba, thresholds, min_labels).astype(int)
+
+
+def _f1(y_true, y_pred, average):
+    """F1 of boolean indicator matrices, as ``f1_score(..., zero_division=0)``.
+
+    The threshold search scores hundreds of candidate predictions; this
+    vectorised form gives the same values as :func:`sklearn.metrics.f1_score`
+    without its per-call input checks.
+    """
+    both = y_true & y_pred
+    if average == "samples":
+        tp = both.sum(axis=1)
+        denominator = y_true.sum(axis=1) + y_pred.sum(axis=1)
+    else:
+        tp = both.sum(axis=0)
+        denominator = y_true.sum(axis=0) + y_pred.sum(axis=0)
+        if average == "micro":
+            tp, denominator = tp.sum(), denominator.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)
+    if average == "weighted":
+        support = y_true.sum(axis=0)
+        total = support.sum()
+        return float(f1 @ support / total) if total > 0 else 0.0
+    return float(np.mean(f1))
+
+
+@validate_params(
+    {
+        "proba": ["array-like"],
+        "thresholds": [Real, "array-like"],
+        "min_labels": [Interval(Integral, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def apply_thresholds(proba, thresholds, min_labels=0):
+    """Turn per-label scores into label predictions.
+
+    A label is predicted when its score is at least its threshold. Rows with
+    fewer than ``min_labels`` predicted labels are then completed with their
+    highest-scored remaining labels (ties broken by label order), so every
+    row gets at least ``min(min_labels, n_labels)`` labels.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_labels)
+        Per-label scores, such as ``predict_proba`` output.
+
+    thresholds : float or array-like of shape (n_labels,)
+        One threshold for all labels, or one per label.
+
+    min_labels : int, default=0
+        Minimum number of labels per row, taken by top score. Values above
+        ``n_labels`` predict every label.
+
+    Returns
+    -------
+    y_pred : ndarray of shape (n_samples, n_labels)
+        Label indicator matrix of 0 and 1 (int).
+
+    See Also
+    --------
+    MultiLabelThresholdTuner : Learn the thresholds by cross-validation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime.model_selection import apply_thresholds
+    >>> proba = np.array([[0.9, 0.4, 0.2], [0.1, 0.3, 0.2]])
+    >>> apply_thresholds(proba, 0.5)
+    array([[1, 0, 0],
+           [0, 0, 0]])
+    >>> apply_thresholds(proba, [0.5, 0.35, 0.5], min_labels=1)
+    array([[1, 1, 0],
+           [0, 1, 0]])
+    """
+    proba = check_array(proba, input_name="proba")
+    n_labels = proba.shape[1]
+    thresholds = np.asarray(thresholds, dtype=float)
+    if thresholds.ndim != 0 and thresholds.shape != (n_labels,):
+        raise ValueError(
+            f"thresholds must be a float or an array of shape (n_labels,) = "
+            f"({n_labels},); got shape {thresholds.shape}."
+        )
+    return _apply_thresholds(proba, thresholds, min_labels)
+
+
+def _best_index(curve):
+    """Index of the best score; among ties, the middle candidate."""
+    curve = np.asarray(curve, dtype=float)
+    if np.all(np.isnan(curve)):
+        raise ValueError(
+            "The scoring function returned NaN for every candidate threshold; "
+            "check that it returns a float for indicator predictions."
+        )
+    best = np.nanmax(curve)
+    ties = np.flatnonzero(curve >= best - 1e-12)
+    return ties[len(ties) // 2]
+
+
+def _per_label_f1_curves(y_true, proba, grid):
+    """F1 of each label at each candidate threshold, shape (n_thresholds, n_labels).
+
+    A label with no positive example scores 1 where it is never predicted.
+    """
+    n_samples, n_labels = y_true.shape
+    curves = np.empty((grid.size, n_labels))
+    for j in range(n_labels):
+        positive = y_true[:, j].astype(bool)
+        scores_pos = np.sort(proba[positive, j])
+        scores_all = np.sort(proba[:, j])
+        tp = scores_pos.size - np.searchsorted(scores_pos, grid, side="left")
+        predicted = n_samples - np.searchsorted(scores_all, grid, side="left")
+        denominator = predicted + scores_pos.size
+        with np.errstate(divide="ignore", invalid="ignore"):
+            curves[:, j] = np.where(denominator > 0, 2 * tp / denominator, 1.0)
+    return curves
+
+
+def _score_mask(score_func, y_true, proba, thresholds, min_labels):
+    return score_func(y_true, _threshold_mask(proba, thresholds, min_labels))
+
+
+def _ascend(y_true, proba, grid, thresholds, score, evaluate):
+    """One coordinate-ascent pass over the labels, in column order.
+
+    ``evaluate(y_true, proba, thresholds)`` scores a full threshold vector.
+    Returns the improved thresholds and, for each label, the score reached by
+    each candidate, shape (n_thresholds, n_labels).
+    """
+    thresholds = thresholds.copy()
+    n_labels = proba.shape[1]
+    label_scores = np.empty((grid.size, n_labels))
+    for j in range(n_labels):
+        trial = thresholds.copy()
+        for i, threshold in enumerate(grid):
+            trial[j] = threshold
+            label_scores[i, j] = evaluate(y_true, proba, trial)
+        i = _best_index(label_scores[:, j])
+        if label_scores[i, j] > score + _MIN_GAIN:
+            thresholds[j] = grid[i]
+            score = label_scores[i, j]
+    return thresholds, label_scores
+
+
+def _ascend_samples_f1(y_true, proba, grid, thresholds, score):
+    """:func:`_ascend` for samples-averaged F1 without ``min_labels``.
+
+    Only one column changes at a time, so each sample's true-positive and
+    predicted counts are updated for all candidates of that column at once.
+    """
+    thresholds = thresholds.copy()
+    n_labels = proba.shape[1]
+    mask = proba >= thresholds
+    n_true = y_true.sum(axis=1)
+    n_hit = (y_true & mask).sum(axis=1)
+    n_pred = mask.sum(axis=1)
+    label_scores = np.empty((grid.size, n_labels))
+    for j in range(n_labels):
+        truth = y_true[:, j]
+        hit_rest = n_hit - (truth & mask[:, j])
+        pred_rest = n_pred - mask[:, j]
+        candidates = proba[:, j][:, None] >= grid  # (n_samples, n_thresholds)
+        hits = hit_rest[:, None] + (candidates & truth[:, None])
+        denominator = pred_rest[:, None] + candidates + n_true[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f1 = np.where(denominator > 0, 2 * hits / denominator, 0.0)
+        label_scores[:, j] = f1.mean(axis=0)
+        i = _best_index(label_scores[:, j])
+        if label_scores[i, j] > score + _MIN_GAIN:
+            thresholds[j] = grid[i]
+            score = label_scores[i, j]
+            mask[:, j] = candidates[:, i]
+            n_hit = hit_rest + (truth & mask[:, j])
+            n_pred = pred_rest + mask[:, j]
+    return thresholds, label_scores
+
+
+def _stack_label_proba(proba, classes):
+    """Stack a list of per-label ``(n_samples, n_classes)`` probability arrays."""
+    columns = []
+    for j, label_proba in enumerate(proba):
+        label_proba = np.asarray(label_proba)
+        if label_proba.ndim != 2:
+            return np.asarray(proba, dtype=object)
+        label_classes = None
+        if isinstance(classes, (list, tuple)) and len(classes) == len(proba):
+            label_classes = np.asarray(classes[j])
+        if label_proba.shape[1] == 1:
+            # The estimator saw a single class for this label during fit.
+            always = label_classes is not None and bool(label_classes[0])
+            columns.append(np.full(label_proba.shape[0], float(always)))
+            continue
+        index = -1
+        if label_classes is not None and np.any(label_classes == 1):
+            index = int(np.flatnonzero(label_classes == 1)[0])
+        columns.append(label_proba[:, index])
+    return np.column_stack(columns)
+
+
+def _positive_proba(estimator, X, n_labels):
+    """Per-label positive-class probabilities as an (n_samples, n_labels) array."""
+    proba = estimator.predict_proba(X)
+    if isinstance(proba, (list, tuple)):
+        proba = _stack_label_proba(proba, getattr(estimator, "classes_", None))
+    proba = np.asarray(proba)
+    n_samples = _num_samples(X)
+    if proba.shape != (n_samples, n_labels):
+        raise ValueError(
+            f"{type(estimator).__name__}.predict_proba returned shape "
+            f"{proba.shape}; expected (n_samples, n_labels) = "
+            f"({n_samples}, {n_labels}). MultiLabelThresholdTuner needs an "
+            "estimator fitted on a label indicator matrix that returns one "
+            "probability per label, such as MLPClassifier, "
+            "KNeighborsClassifier or OneVsRestClassifier."
+        )
+    return proba.astype(float, copy=False)
+
+
+def _fit_predict_fold(
+    estimator, X, y, train, test, fit_params, n_labels, return_estimator
+):
+    """Fit a clone on the train rows and score the test rows."""
+    fit_params_train = _check_method_params(X, params=fit_params, indices=train)
+    estimator.fit(_safe_indexing(X, train), y[train], **fit_params_train)
+    proba = _positive_proba(estimator, _safe_indexing(X, test), n_labels)
+    return (estimator if return_estimator else None), test, proba
+
+
+def _estimator_has(attr):
+    """Check ``attr`` on the fitted estimator if any, else on the unfitted one."""
+
+    def check(self):
+        getattr(getattr(self, "estimator_", self.estimator), attr)
+        return True
+
+    return check
+
+
+class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Multilabel classifier with decision thresholds tuned by cross-validation.
+
+    A multilabel analogue of
+    :class:`~sklearn.model_selection.TunedThresholdClassifierCV`, which only
+    handles binary targets. Clones of ``estimator`` are fitted with internal
+    cross-validation on ``(X, y)``; their out-of-fold ``predict_proba`` is
+    pooled, and the thresholds maximising ``scoring`` on it are kept. Finally
+    ``estimator`` is refitted on all of ``(X, y)``. Thresholds are only ever
+    learnt from ``(X, y)``, and every score they are chosen on comes from a
+    model that did not see the scored rows.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Classifier fitted on a label indicator matrix whose ``predict_proba``
+        gives one probability per label: an ``(n_samples, n_labels)`` array
+        (``MLPClassifier``, ``OneVsRestClassifier``) or a list of
+        ``(n_samples, 2)`` arrays (``KNeighborsClassifier``,
+        ``RandomForestClassifier``). A :class:`~sklearn.pipeline.Pipeline`
+        ending in such a classifier works too.
+
+    scoring : {"f1_micro", "f1_macro", "f1_samples", "f1_weighted"} or \
+            callable, default="f1_micro"
+        Objective maximised on the out-of-fold predictions. A callable must
+        have the signature ``scoring(y_true, y_pred) -> float`` on indicator
+        matrices (a metric, not a scorer object); greater is better.
+
+    per_label : bool, default=False
+        If False, learn one threshold shared by all labels. If True, learn one
+        threshold per label:
+
+        - with ``"f1_micro"``, ``"f1_macro"`` or ``"f1_weighted"``, each
+          label's threshold maximises that label's own F1. This maximises
+          macro and weighted F1 exactly (before ``min_labels``) and is the
+          usual heuristic for micro F1;
+        - with ``"f1_samples"`` or a callable, thresholds are improved one
+          label at a time (one coordinate-ascent pass in column order),
+          starting from the best shared threshold, keeping a change only when
+          it raises the score.
+
+    thresholds : int or array-like of shape (n_thresholds,), default=100
+        Candidate thresholds. An int ``n`` gives ``n`` evenly spaced values
+        strictly inside (0, 1), ``np.linspace(0, 1, n + 2)[1:-1]``. An array
+        gives the candidates themselves.
+
+    cv : int, cross-validation generator, iterable or None, default=3
+        Internal cross-validation. An int ``k`` (or None, for 3) gives
+        ``MultilabelStratifiedKFold(k, shuffle=True,
+        random_state=random_state)``. A splitter or an iterable of
+        ``(train, test)`` index arrays is used as is; its test rows need not
+        cover every sample, and a row tested several times counts several
+        times.
+
+    min_labels : int, default=0
+        Minimum number of labels predicted per sample: rows with fewer labels
+        above threshold are completed with their top-scored labels. It is
+        taken into account when scoring shared thresholds and in the
+        coordinate-ascent search, but not in the per-label F1 search.
+
+    refit : bool, default=True
+        Whether to refit ``estimator`` on all of ``(X, y)`` once thresholds
+        are chosen. ``refit=False`` requires ``cv`` with a single split and
+        keeps the estimator fitted on its training rows.
+
+    n_jobs : int, default=None
+        Number of jobs fitting the cross-validation folds in parallel.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
+        ``-1`` means using all processors.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling of the default ``MultilabelStratifiedKFold``.
+        Ignored when ``cv`` is a splitter or an iterable.
+
+    Attributes
+    ----------
+    estimator_ : estimator instance
+        The estimator used by ``predict``: refitted on all data, or fitted on
+        the single training split when ``refit=False``.
+
+    thresholds_ : ndarray of shape (n_labels,)
+        Learnt threshold of each label (all equal when ``per_label=False``).
+
+    best_score_ : float
+        Score of ``thresholds_`` (with ``min_labels``) on the pooled
+        out-of-fold predictions. It is optimistic, since the thresholds were
+        chosen on those same predictions; use an outer cross-validation for
+        an unbiased estimate.
+
+    cv_results_ : dict of ndarray
+        ``"thresholds"``: the candidates, shape (n_thresholds,);
+        ``"scores"``: the out-of-fold score of each candidate used as the
+        shared threshold, shape (n_thresholds,), e.g. to plot threshold versus
+        micro F1. With ``per_label=True``, also ``"label_scores"`` of shape
+        (n_thresholds, n_labels): each label's F1 curve (per-label F1 search)
+        or the score reached by moving only that label's threshold
+        (coordinate ascent).
+
+    classes_ : ndarray of shape (n_labels,)
+        Label (column) indices, ``np.arange(n_labels)``.
+
+    n_features_in_ : int
+        Number of features seen during fit, when ``estimator_`` defines it.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``estimator_`` defines it.
+
+    See Also
+    --------
+    apply_thresholds : The prediction rule.
+    MultilabelStratifiedKFold : The default internal cross-validation.
+    sklearn.model_selection.TunedThresholdClassifierCV : The binary version.
+    sklearn.frozen.FrozenEstimator : Wrap an already fitted estimator to tune
+        thresholds only.
+
+    Notes
+    -----
+    The named scorings give the same values as
+    ``sklearn.metrics.f1_score(..., average=..., zero_division=0)``. Among
+    candidates with the best score, the middle one is kept. The
+    coordinate-ascent search calls ``scoring`` ``n_labels * n_thresholds``
+    times; pass fewer ``thresholds`` for a slow callable.
+
+    ``fit(X, y, **params)`` passes ``params`` to ``estimator.fit`` (sliced to
+    the training rows), except ``groups``, which goes to the splitter. When
+    metadata routing is enabled (``sklearn.set_config(
+    enable_metadata_routing=True)``), parameters are routed as requested
+    instead.
+
+    References
+    ----------
+    .. [1] Fan, R.-E., and Lin, C.-J. (2007). "A study on threshold selection
+       for multi-label classification". Technical report, National Taiwan
+       University.
+    .. [2] Lipton, Z. C., Elkan, C., and Naryanaswamy, B. (2014). "Optimal
+       thresholding of classifiers to maximize F1 measure". Machine Learning
+       and Knowledge Discovery in Databases (ECML PKDD 2014), LNCS 8725,
+       pp. 225-239.
+    .. [3] Sechidis, K., Tsoumakas, G., and Vlahavas, I. (2011). "On the
+       stratification of multi-label data". ECML PKDD 2011, LNCS 6913,
+       pp. 145-158.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.multiclass import OneVsRestClassifier
+    >>> from skanime.model_selection import MultiLabelThresholdTuner
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> # three rare labels (about 20% positives), each driven by one feature
+    >>> y = (rng.uniform(size=(200, 3)) < 1 / (1 + np.exp(2 - 2 * X))).astype(int)
+    >>> clf = OneVsRestClassifier(LogisticRegression(solver="liblinear"))
+    >>> tuner = MultiLabelThresholdTuner(clf, thresholds=9, random_state=0)
+    >>> tuner.fit(X, y).thresholds_
+    array([0.3, 0.3, 0.3])
+    >>> tuner.cv_results_["thresholds"]
+    array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    >>> print(f"out-of-fold micro F1: {tuner.best_score_:.2f}")
+    out-of-fold micro F1: 0.60
+    >>> tuner.predict(X[:2])
+    array([[1, 0, 1],
+           [1, 1, 0]])
+    >>> tuner.set_params(per_label=True).fit(X, y).thresholds_
+    array([0.5, 0.3, 0.3])
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "scoring": [StrOptions(set(_F1_AVERAGES)), callable],
+        "per_label": ["boolean"],
+        "thresholds": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "cv": ["cv_object"],
+        "min_labels": [Interval(Integral, 0, None, closed="left")],
+        "refit": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        scoring="f1_micro",
+        per_label=False,
+        thresholds=100,
+        cv=3,
+        min_labels=0,
+        refit=True,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.scoring = scoring
+        self.per_label = per_label
+        self.thresholds = thresholds
+        self.cv = cv
+        self.min_labels = min_labels
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _check_y(self, y):
+        y = check_array(
+            y, accept_sparse=("csr", "csc"), ensure_2d=False, dtype=None, input_name="y"
+        )
+        y_type = type_of_target(y, input_name="y")
+        if y_type != "multilabel-indicator":
+            raise ValueError(
+                f"{type(self).__name__} expects y as a label indicator matrix of "
+                "shape (n_samples, n_labels) with n_labels >= 2; got a "
+                f"{y_type!r} target with shape {y.shape}. Encode genre lists "
+                "with sklearn.preprocessing.MultiLabelBinarizer; for a binary "
+                "target use sklearn.model_selection.TunedThresholdClassifierCV."
+            )
+        if sparse.issparse(y):
+            y = y.toarray()
+        return np.asarray(y).astype(int)
+
+    def _check_cv(self):
+        cv = 3 if self.cv is None else self.cv
+        if isinstance(cv, Integral):
+            return MultilabelStratifiedKFold(
+                cv, shuffle=True, random_state=self.random_state
+            )
+        return check_cv(cv)
+
+    def _candidate_thresholds(self):
+        if isinstance(self.thresholds, Integral):
+            return np.linspace(0.0, 1.0, self.thresholds + 2)[1:-1]
+        grid = np.asarray(self.thresholds, dtype=float)
+        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+            raise ValueError(
+                "thresholds must be an int or a non-empty 1-D array of finite "
+                f"candidate values; got an array of shape {grid.shape}."
+            )
+        return np.unique(grid)
+
+    def _score_function(self):
+        """Return ``score(y_true, mask)`` on boolean indicator matrices."""
+        if isinstance(self.scoring, str):
+            return partial(_f1, average=_F1_AVERAGES[self.scoring])
+        if hasattr(self.scoring, "_score_func"):
+            raise ValueError(
+                "scoring must be a metric scoring(y_true, y_pred) -> float, not a "
+                "scorer object scorer(estimator, X, y). Pass the metric itself, "
+                "e.g. functools.partial(sklearn.metrics.fbeta_score, beta=2, "
+                "average='micro')."
+            )
+        scoring = self.scoring
+
+        def score(y_true, mask):
+            return scoring(y_true.astype(int), mask.astype(int))
+
+        return score
+
+    def _route_params(self, params):
+        if get_config().get("enable_metadata_routing", False):
+            return process_routing(self, "fit", **params)
+        params = dict(params)
+        groups = params.pop("groups", None)
+        return Bunch(
+            estimator=Bunch(fit=params),
+            splitter=Bunch(split={"groups": groups}),
+        )
+
+    @_fit_context(
+        # MultiLabelThresholdTuner.estimator is not validated yet.
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, **params):
+        """Fit the estimator and tune its decision thresholds.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, in any form ``estimator`` accepts (e.g. a list of
+            texts for a text pipeline).
+
+        y : {array-like, sparse matrix} of shape (n_samples, n_labels)
+            Label indicator matrix.
+
+        **params : dict
+            Parameters for ``estimator.fit``, plus ``groups`` for a group
+            splitter. See Notes.
+
+        Returns
+        -------
+        self : object
+            Fitted tuner.
+        """
+        X, y = indexable(X, y)
+        y = self._check_y(y)
+        n_labels = y.shape[1]
+        score_func = self._score_function()
+        grid = self._candidate_thresholds()
+        routed = self._route_params(params)
+
+        cv = self._check_cv()
+        splits = list(cv.split(X, y, **routed.splitter.split))
+        if not self.refit and len(splits) != 1:
+            raise ValueError(
+                f"refit=False needs a cv with a single split; got {len(splits)} "
+                "splits. Set refit=True, or use e.g. "
+                "MultilabelStratifiedShuffleSplit(n_splits=1)."
+            )
+
+        folds = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_predict_fold)(
+                clone(self.estimator),
+                X,
+                y,
+                train,
+                test,
+                routed.estimator.fit,
+                n_labels,
+                not self.refit,
+            )
+            for train, test in splits
+        )
+        test_rows = np.concatenate(
+            [np.asarray(test, dtype=int) for _, test, _ in folds]
+        )
+        if test_rows.size == 0:
+            raise ValueError(
+                "The cross-validation test folds are empty, so no threshold can "
+                "be scored. Use a cv whose test folds hold samples."
+            )
+        y_oof = y[test_rows].astype(bool)
+        proba_oof = np.vstack([proba for _, _, proba in folds])
+
+        self._search_thresholds(y_oof, proba_oof, grid, score_func)
+        logger.info(
+            "%s: thresholds chosen with out-of-fold %s = %.4f (min %.3f, max %.3f)",
+            type(self).__name__,
+            self.scoring if isinstance(self.scoring, str) else "score",
+            self.best_score_,
+            self.thresholds_.min(),
+            self.thresholds_.max(),
+        )
+
+        if self.refit:
+            self.estimator_ = clone(self.estimator).fit(X, y, **routed.estimator.fit)
+        else:
+            self.estimator_ = folds[0][0]
+        self.classes_ = np.arange(n_labels)
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        return self
+
+    def _search_thresholds(self, y, proba, grid, score_func):
+        """Set ``thresholds_``, ``best_score_`` and ``cv_results_``."""
+        n_labels = y.shape[1]
+        shared_scores = np.array(
+            [
+                score_func(y, _threshold_mask(proba, threshold, self.min_labels))
+                for threshold in grid
+            ],
+            dtype=float,
+        )
+        best = _best_index(shared_scores)
+        cv_results = {"thresholds": grid.copy(), "scores": shared_scores}
+
+        if not self.per_label:
+            thresholds = np.full(n_labels, grid[best])
+            best_score = shared_scores[best]
+        elif isinstance(self.scoring, str) and self.scoring in _PER_LABEL_F1_SCORINGS:
+            label_scores = _per_label_f1_curves(y, proba, grid)
+            thresholds = grid[
+                [_best_index(label_scores[:, j]) for j in range(n_labels)]
+            ]
+            best_score = score_func(
+                y, _threshold_mask(proba, thresholds, self.min_labels)
+            )
+            cv_results["label_scores"] = label_scores
+        else:
+            start = np.full(n_labels, grid[best])
+            if self.scoring == "f1_samples" and self.min_labels == 0:
+                thresholds, label_scores = _ascend_samples_f1(
+                    y, proba, grid, start, shared_scores[best]
+                )
+            else:
+                thresholds, label_scores = _ascend(
+                    y,
+                    proba,
+                    grid,
+                    start,
+                    shared_scores[best],
+                    partial(_score_mask, score_func, min_labels=self.min_labels),
+                )
+            best_score = score_func(
+                y, _threshold_mask(proba, thresholds, self.min_labels)
+            )
+            cv_results["label_scores"] = label_scores
+
+        self.thresholds_ = np.asarray(thresholds, dtype=float)
+        self.best_score_ = float(best_score)
+        self.cv_results_ = cv_results
+
+    def predict_proba(self, X):
+        """Per-label probabilities from the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+            Probability of each label. Per-label lists returned by some
+            estimators are stacked into one array.
+        """
+        check_is_fitted(self, "thresholds_")
+        return _positive_proba(self.estimator_, X, self.classes_.size)
+
+    def predict(self, X):
+        """Predict labels with the learnt thresholds.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_labels)
+            Label indicator matrix: probabilities at or above
+            ``thresholds_``, completed up to ``min_labels`` labels per row.
+        """
+        return _apply_thresholds(
+            self.predict_proba(X), self.thresholds_, self.min_labels
+        )
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, in any form ``estimator`` accepts.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_labels)
+            ``estimator_.decision_function(X)``. The thresholds apply to
+            probabilities, not to these scores.
+        """
+        check_is_fitted(self, "thresholds_")
+        return self.estimator_.decision_function(X)
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routes ``fit`` parameters to ``estimator.fit`` and to the
+            splitter's ``split``.
+        """
+        splitter = self.cv
+        if self.cv is None or isinstance(self.cv, Integral):
+            splitter = self._check_cv()
+        router = MetadataRouter(owner=self)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        router.add(
+            splitter=splitter,
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+        return router
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_label = True
+        inner = get_tags(self.estimator)
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.string = inner.input_tags.string
+        tags.input_tags.two_d_array = inner.input_tags.two_d_array
+        return tags

@@ -1,0 +1,647 @@
+"""Read MyAnimeList anime tables (CSV or JSONL) into a scikit-learn Bunch."""
+
+import ast
+import csv
+import gzip
+import io
+import json
+import logging
+import os
+import zlib
+from collections import Counter
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
+
+from ._taxonomy import map_genres
+
+__all__ = ["DataFormatError", "load_anime"]
+
+logger = logging.getLogger("skanime.datasets")
+
+FRAME_COLUMNS = ("mal_id", "name", "type", "genres", "synopsis")
+LABEL_FAMILIES = ("genres", "explicit_genres", "themes", "demographics")
+
+# Drop reasons, as reported in ``Bunch.dropped`` and in the log.
+INVALID_ID = "invalid mal_id"
+MISSING_SYNOPSIS = "missing synopsis"
+NON_STRING_SYNOPSIS = "synopsis is not a string"
+NO_GENRES = "no genres"
+NO_GENRES_AFTER_MAPPING = "no genres after mapping"
+DUPLICATE_ID = "duplicate mal_id"
+_EXPECTED_REASONS = {MISSING_SYNOPSIS, NO_GENRES, NO_GENRES_AFTER_MAPPING}
+
+# Normalised CSV header names accepted for each canonical role, by priority.
+_ALIASES = {
+    "mal_id": ("mal_id", "anime_id", "id", "myanimelist_id"),
+    "name": ("name", "title"),
+    "type": ("type", "media_type"),
+    "synopsis": ("synopsis", "sypnopsis"),
+    "genres": ("genres", "genre"),
+    "explicit_genres": ("explicit_genres",),
+    "themes": ("themes", "theme"),
+    "demographics": ("demographics", "demographic"),
+}
+
+# MAL API v2 ``media_type`` values (also used, lowercase, by some 2023 dumps)
+# and the names shown on MAL pages and in the seed's CSV.
+_API_MEDIA_TYPES = {
+    "tv": "TV",
+    "movie": "Movie",
+    "ova": "OVA",
+    "special": "Special",
+    "ona": "ONA",
+    "music": "Music",
+    "unknown": "Unknown",
+    "tv_special": "TV Special",
+    "pv": "PV",
+    "cm": "CM",
+}
+
+_FORMAT_HELP = (
+    "Supported formats: the seed's anime.csv (MAL_ID, Name, Type, Genre, "
+    "Synopsis); Kaggle's anime_with_synopsis.csv (MAL_ID, Name, Score, Genres, "
+    "sypnopsis); MAL dumps from 2023 on (an id, a title, genres, themes, "
+    "demographics and synopsis columns); MAL API JSONL (one "
+    '{"id", "title", "synopsis", "genres": [{"id", "name"}]} object per line).'
+)
+
+
+class DataFormatError(ValueError):
+    """An anime data file does not have the expected format.
+
+    The message names the file and, when known, the line.
+
+    Attributes
+    ----------
+    path : str or None
+        The file.
+
+    line : int or None
+        The 1-based line number where the problem starts.
+    """
+
+    def __init__(self, message, *, path=None, line=None):
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+        where = ""
+        if self.path is not None:
+            where = self.path if line is None else f"{self.path}, line {line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+def _read_text(path):
+    """Return the decoded text of ``path``, gunzipping it if needed."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataFormatError(
+                f"the file is gzip-compressed but cannot be decompressed ({exc}); "
+                "it is probably truncated. Download or copy it again.",
+                path=path,
+            ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataFormatError(
+            f"the file is not UTF-8 text (undecodable byte at offset {exc.start}). "
+            "Re-save it as UTF-8.",
+            path=path,
+            line=line,
+        ) from None
+
+
+def _first_char(text):
+    stripped = text.lstrip()
+    return stripped[:1]
+
+
+def _dedupe(names):
+    seen = set()
+    return [n for n in names if not (n in seen or seen.add(n))]
+
+
+def _split_genre_field(value, *, path, line, column):
+    """Parse a CSV genre cell: "A, B" or a Python list literal "['A', 'B']"."""
+    text = value.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            names = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            names = None
+        if not isinstance(names, (list, tuple)) or not all(
+            isinstance(n, str) for n in names
+        ):
+            raise DataFormatError(
+                f"column {column!r} holds {text[:60]!r}, which is neither a "
+                "comma-separated list of names nor a list literal of str such as "
+                "\"['Action', 'Drama']\". Fix that cell.",
+                path=path,
+                line=line,
+            )
+        names = [n.strip() for n in names]
+    else:
+        names = [n.strip() for n in text.split(",")]
+    names = [n for n in names if n]
+    if names == ["Unknown"]:
+        # The Kaggle 2020 dump writes "Unknown" for an anime without genres.
+        return []
+    return names
+
+
+def _json_genre_names(value, *, path, line, key):
+    """Parse a JSON genre list: [{"id": 1, "name": "Action"}, ...] or names."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DataFormatError(
+            f'{key!r} must be a list of {{"id", "name"}} objects or of names; '
+            f"got {type(value).__name__} ({value!r:.60}). Fix that record.",
+            path=path,
+            line=line,
+        )
+    names = []
+    for item in value:
+        name = item.get("name") if isinstance(item, dict) else item
+        if not isinstance(name, str):
+            raise DataFormatError(
+                f"{key!r} must hold objects with a str 'name' or plain names; "
+                f"found {item!r:.60}. Fix that record.",
+                path=path,
+                line=line,
+            )
+        names.append(name.strip())
+    return [n for n in names if n]
+
+
+def _parse_id(value):
+    """Return ``value`` as a non-negative int, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value) if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _resolve_mapping(genre_mapping):
+    """Return a function list -> list applying ``genre_mapping``."""
+    if genre_mapping is None:
+        return None
+    if isinstance(genre_mapping, str):
+        return lambda names: map_genres(names, to=genre_mapping, unknown="keep")
+    if isinstance(genre_mapping, Mapping):
+
+        def apply_mapping(names):
+            out = []
+            for name in names:
+                new = genre_mapping.get(name, name)
+                if new is None:
+                    continue
+                out.extend([new] if isinstance(new, str) else list(new))
+            return out
+
+        return apply_mapping
+    return genre_mapping
+
+
+class _Collector:
+    """Accumulate kept records and dropped rows while reading a file."""
+
+    def __init__(self, path, label_families, mapping, drop_empty_genres):
+        self.path = path
+        self.label_families = label_families
+        self.mapping = mapping
+        self.drop_empty_genres = drop_empty_genres
+        self.rows = []
+        self.dropped = []
+        self.seen_ids = set()
+
+    def add(self, line, raw_id, name, type_, synopsis, families):
+        mal_id = _parse_id(raw_id)
+        if mal_id is None:
+            self.dropped.append((line, None, INVALID_ID))
+            return
+        if synopsis is None or (isinstance(synopsis, float) and synopsis != synopsis):
+            self.dropped.append((line, mal_id, MISSING_SYNOPSIS))
+            return
+        if not isinstance(synopsis, str):
+            self.dropped.append((line, mal_id, NON_STRING_SYNOPSIS))
+            return
+        if not synopsis.strip():
+            self.dropped.append((line, mal_id, MISSING_SYNOPSIS))
+            return
+        genres = _dedupe(
+            [g for family in self.label_families for g in families.get(family, ())]
+        )
+        if not genres and self.drop_empty_genres:
+            self.dropped.append((line, mal_id, NO_GENRES))
+            return
+        if self.mapping is not None and genres:
+            mapped = self.mapping(list(genres))
+            if isinstance(mapped, str) or not all(isinstance(g, str) for g in mapped):
+                raise TypeError(
+                    f"genre_mapping must return a list of str; for {self.path}, "
+                    f"line {line} it returned {mapped!r:.80}."
+                )
+            genres = _dedupe(mapped)
+            if not genres and self.drop_empty_genres:
+                self.dropped.append((line, mal_id, NO_GENRES_AFTER_MAPPING))
+                return
+        if mal_id in self.seen_ids:
+            self.dropped.append((line, mal_id, DUPLICATE_ID))
+            return
+        self.seen_ids.add(mal_id)
+        name = name if isinstance(name, str) and name else None
+        type_ = type_.strip() if isinstance(type_, str) and type_.strip() else None
+        if type_ is not None:
+            type_ = _API_MEDIA_TYPES.get(type_.lower(), type_)
+        self.rows.append((mal_id, name, type_, genres, synopsis))
+
+
+def _missing_family_error(path, fmt, family):
+    return DataFormatError(
+        f"label_families includes {family!r} but this {fmt} has no {family!r} "
+        "column. Files before 2023 list themes and demographics among the genres: "
+        "use label_families=('genres',) for them.",
+        path=path,
+    )
+
+
+def _read_jsonl(text, path, collector):
+    lines = text.splitlines()
+    last = len(lines)
+    while last and not lines[last - 1].strip():
+        last -= 1
+    families_seen = set()
+    for number, line in enumerate(lines[:last], start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            hint = (
+                " This is the last line: the file looks truncated. Download or "
+                "copy it again."
+                if number == last
+                else " Fix or remove that line."
+            )
+            raise DataFormatError(
+                f"invalid JSON ({exc.msg} at column {exc.colno}).{hint}",
+                path=path,
+                line=number,
+            ) from None
+        if not isinstance(record, dict):
+            raise DataFormatError(
+                f"expected one JSON object per line; got {type(record).__name__}.",
+                path=path,
+                line=number,
+            )
+        families = {}
+        for family in LABEL_FAMILIES:
+            if family in record:
+                families_seen.add(family)
+                families[family] = _json_genre_names(
+                    record[family], path=path, line=number, key=family
+                )
+        raw_id = record.get("id", record.get("mal_id"))
+        name = record.get("title", record.get("name"))
+        type_ = record.get("media_type", record.get("type"))
+        synopsis = record.get("synopsis", record.get("sypnopsis"))
+        collector.add(number, raw_id, name, type_, synopsis, families)
+    for family in collector.label_families:
+        if family != "genres" and family not in families_seen:
+            raise _missing_family_error(path, "JSONL file", family)
+    return "MAL API JSONL"
+
+
+def _normalise_header(name):
+    return "_".join(name.strip().lower().split())
+
+
+def _read_csv(text, path, collector):
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataFormatError("the file is empty.", path=path, line=1) from None
+    except csv.Error as exc:
+        raise DataFormatError(
+            f"cannot read the CSV header ({exc}).", path=path, line=1
+        ) from None
+    columns = [_normalise_header(h) for h in header]
+    index = {}
+    for role, aliases in _ALIASES.items():
+        for alias in aliases:
+            if alias in columns:
+                index[role] = columns.index(alias)
+                break
+    if "sypnopsis" in columns:
+        fmt = "Kaggle anime_with_synopsis.csv"
+    elif "themes" in index or "demographics" in index:
+        fmt = "MAL 2023+ CSV dump"
+    elif {"mal_id", "name", "type", "genre", "synopsis"} <= set(columns):
+        fmt = "seed anime.csv"
+    else:
+        fmt = "CSV file"
+    missing = [role for role in ("mal_id", "genres", "synopsis") if role not in index]
+    if missing:
+        raise DataFormatError(
+            f"unrecognised header {header}: no column for {missing}. {_FORMAT_HELP}",
+            path=path,
+            line=1,
+        )
+    for family in collector.label_families:
+        if family not in index:
+            raise _missing_family_error(path, fmt, family)
+    n_columns = len(header)
+    previous = reader.line_num
+    while True:
+        start = previous + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataFormatError(
+                f"malformed CSV ({exc}); a quoted field that starts on this line is "
+                "not closed properly. Check the quotes of that record.",
+                path=path,
+                line=start,
+            ) from None
+        previous = reader.line_num
+        if not row:
+            continue
+        if len(row) != n_columns:
+            raise DataFormatError(
+                f"expected {n_columns} fields as in the header, found {len(row)}. "
+                "A field holding a comma or a line break must be quoted.",
+                path=path,
+                line=start,
+            )
+        families = {
+            family: _split_genre_field(
+                row[index[family]], path=path, line=start, column=header[index[family]]
+            )
+            for family in LABEL_FAMILIES
+            if family in index
+        }
+        collector.add(
+            start,
+            row[index["mal_id"]],
+            row[index["name"]] if "name" in index else None,
+            row[index["type"]] if "type" in index else None,
+            row[index["synopsis"]],
+            families,
+        )
+    return fmt
+
+
+def _check_label_families(label_families):
+    families = list(label_families)
+    unknown = [f for f in families if f not in LABEL_FAMILIES]
+    if not families or unknown or len(set(families)) != len(families):
+        raise ValueError(
+            f"label_families must be a non-empty list of distinct names among "
+            f"{list(LABEL_FAMILIES)}; got {label_families!r}."
+        )
+    return tuple(families)
+
+
+def _log_dropped(path, n_kept, dropped):
+    if not dropped:
+        logger.info("Read %d anime from %s; no row dropped.", n_kept, path)
+        return
+    counts = Counter(reason for _, _, reason in dropped)
+    level = logging.INFO if set(counts) <= _EXPECTED_REASONS else logging.WARNING
+    logger.log(
+        level,
+        "Read %d anime from %s; dropped %d rows: %s. See Bunch.dropped for "
+        "their line numbers.",
+        n_kept,
+        path,
+        len(dropped),
+        ", ".join(f"{reason}: {n}" for reason, n in counts.most_common()),
+    )
+
+
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "label_families": [list, tuple],
+        "genre_mapping": [
+            None,
+            StrOptions({"2020", "2021", "2023"}),
+            Mapping,
+            callable,
+        ],
+        "drop_empty_genres": ["boolean"],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_anime(
+    path,
+    *,
+    label_families=("genres",),
+    genre_mapping=None,
+    drop_empty_genres=True,
+    return_X_y=False,
+):
+    """Load a MyAnimeList anime table for multi-label genre prediction.
+
+    The format is recognised from the content (first line or CSV header),
+    not from the file name, and the file may be gzip-compressed:
+
+    - the seed's ``anime.csv``: ``MAL_ID, Name, Type, Genre, Synopsis``, the
+      genres comma+space separated;
+    - Kaggle's ``anime_with_synopsis.csv``: ``MAL_ID, Name, Score, Genres,
+      sypnopsis`` (sic), without a type column; a genre cell "Unknown"
+      means no genres;
+    - MAL dumps from 2023 on, with separate ``genres``, ``themes`` and
+      ``demographics`` columns (id column ``mal_id``, ``anime_id`` or ``id``;
+      title column ``title`` or ``name``), cells either "A, B" or a list
+      literal "['A', 'B']";
+    - MAL API JSONL: one ``{"id", "title", "synopsis", "genres": [{"id",
+      "name"}, ...]}`` object per line (``media_type``, ``themes``,
+      ``demographics`` are read when present).
+
+    Rows that cannot be used are dropped and reported, never silently: each
+    appears in ``dropped`` with its line number and reason, and the counts
+    per reason are logged on the ``"skanime"`` logger. The reasons are
+    "invalid mal_id", "missing synopsis" (absent, null, NaN or blank),
+    "synopsis is not a string", "no genres", "no genres after mapping" and
+    "duplicate mal_id" (the first usable record of an id is kept). A file
+    that cannot be read as a whole (unknown header, bad CSV quoting, a field
+    count that differs from the header, invalid JSON, genres that are not a
+    list) raises :class:`DataFormatError` naming the file and line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+
+    label_families : list or tuple of str, default=("genres",)
+        Which label columns to merge into the targets, among "genres",
+        "explicit_genres", "themes" and "demographics". Only dumps from 2023
+        on have the last three; older files list them as genres.
+
+    genre_mapping : {"2020", "2021", "2023"}, dict, callable or None, \
+            default=None
+        Renames genres before binarizing. A year maps names to that year's
+        taxonomy with :func:`~skanime.datasets.map_genres` (names it does not
+        know are kept). A dict maps a name to a new name, to a list of names,
+        or to None to drop it; names absent from the dict are kept. A
+        callable takes and returns a list of str.
+
+    drop_empty_genres : bool, default=True
+        Drop the anime left without any genre (reason "no genres", or "no
+        genres after mapping"). When False they are kept with an all-zero
+        target row.
+
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        frame : pandas.DataFrame
+            One row per anime kept, columns ``mal_id`` (int64), ``name``,
+            ``type`` (None when the format has no type), ``genres`` (list of
+            str) and ``synopsis``, in file order.
+        data : ndarray of str, dtype=object, shape (n_anime,)
+            The synopses, unprocessed.
+        target : ndarray of int, shape (n_anime, n_genres)
+            The genre indicator matrix (:class:`MultiLabelBinarizer`).
+        target_names : ndarray of str, shape (n_genres,)
+            The genre names, sorted, in the column order of ``target``.
+        dropped : pandas.DataFrame
+            One row per dropped row, columns ``line`` (1-based line where the
+            record starts), ``mal_id`` (nullable int) and ``reason``.
+        format : str
+            The format recognised.
+        filename : str
+            The path read.
+        DESCR : str
+            A short description of what was read.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        The synopses and the indicator matrix.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is not in one of the formats above, or is malformed.
+
+    See Also
+    --------
+    fetch_mal_anime : Finds, or downloads, a dataset and loads it.
+    clean_anime_frame : The seed recipe's row filters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skanime.datasets import load_anime
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "anime.csv"
+    >>> _ = path.write_text(
+    ...     "MAL_ID,Name,Type,Genre,Synopsis\\n"
+    ...     '1,Cowboy Bebop,TV,"Action, Sci-Fi, Space",Bounty hunters in 2071.\\n'
+    ...     "6,Trigun,TV,,A gunman with a price on his head.\\n"
+    ...     '19,Monster,TV,"Drama, Mystery",A surgeon hunts a killer.\\n'
+    ... )
+    >>> anime = load_anime(path)
+    >>> anime.target_names
+    array(['Action', 'Drama', 'Mystery', 'Sci-Fi', 'Space'], dtype=object)
+    >>> anime.target
+    array([[1, 0, 0, 1, 1],
+           [0, 1, 1, 0, 0]])
+    >>> anime.dropped
+       line  mal_id     reason
+    0     3       6  no genres
+    >>> tmp.cleanup()
+    """
+    families = _check_label_families(label_families)
+    mapping = _resolve_mapping(genre_mapping)
+    text = _read_text(path)
+    collector = _Collector(path, families, mapping, drop_empty_genres)
+    first = _first_char(text)
+    if first == "{":
+        fmt = _read_jsonl(text, path, collector)
+    elif first == "[":
+        raise DataFormatError(
+            "the file holds a JSON array; expected JSONL, one JSON object per line "
+            "(convert with: '\\n'.join(json.dumps(r) for r in records)).",
+            path=path,
+            line=1,
+        )
+    elif not first:
+        raise DataFormatError(f"the file is empty. {_FORMAT_HELP}", path=path, line=1)
+    else:
+        fmt = _read_csv(text, path, collector)
+
+    rows, dropped = collector.rows, collector.dropped
+    _log_dropped(os.fspath(path), len(rows), dropped)
+    if not rows:
+        counts = Counter(reason for _, _, reason in dropped)
+        raise DataFormatError(
+            f"no usable anime in this {fmt}: all {len(dropped)} rows were dropped "
+            f"({dict(counts)}).",
+            path=path,
+        )
+    columns = list(zip(*rows, strict=True))
+    frame = pd.DataFrame(
+        {
+            "mal_id": np.asarray(columns[0], dtype=np.int64),
+            **{
+                col: pd.Series(list(values), dtype=object)
+                for col, values in zip(FRAME_COLUMNS[1:], columns[1:], strict=True)
+            },
+        }
+    )
+    dropped_frame = pd.DataFrame(
+        {
+            "line": pd.Series([d[0] for d in dropped], dtype=np.int64),
+            "mal_id": pd.array([d[1] for d in dropped], dtype="Int64"),
+            "reason": pd.Series([d[2] for d in dropped], dtype=object),
+        }
+    )
+    binarizer = MultiLabelBinarizer()
+    target = binarizer.fit_transform(frame["genres"])
+    data = frame["synopsis"].to_numpy(dtype=object)
+    if return_X_y:
+        return data, target
+    counts = Counter(reason for _, _, reason in dropped)
+    dropped_text = (
+        ", ".join(f"{reason}: {n}" for reason, n in counts.most_common()) or "none"
+    )
+    descr = (
+        f"MyAnimeList anime read from {os.fspath(path)} ({fmt}).\n"
+        f"{len(frame)} anime, {len(binarizer.classes_)} genre labels from "
+        f"{', '.join(families)}; {len(dropped)} rows dropped ({dropped_text}).\n"
+        "frame columns: mal_id, name, type, genres (list of str), synopsis."
+    )
+    return Bunch(
+        frame=frame,
+        data=data,
+        target=target,
+        target_names=np.asarray(binarizer.classes_, dtype=object),
+        dropped=dropped_frame,
+        format=fmt,
+        filename=os.fspath(path),
+        DESCR=descr,
+    )

@@ -1,5 +1,7 @@
 """Sentence vectors as the TF-IDF-weighted mean of word vectors."""
 
+import functools
+import itertools
 import logging
 import os
 import warnings
@@ -23,6 +25,32 @@ from sklearn.utils.validation import check_is_fitted
 logger = logging.getLogger("skanime")
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+# Documents tokenised, looked up and counted together by _tfidf_weights: big
+# enough to amortise numpy calls, small enough to bound the tokens held.
+_CHUNK_DOCUMENTS = 4096
+
+_DEFAULT_TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
+# str.translate table sending every ASCII character outside \w to a space.
+_ASCII_NON_WORD = str.maketrans(
+    {char: " " for char in map(chr, range(128)) if not (char.isalnum() or char == "_")}
+)
+
+
+def _default_pattern_candidates(text, findall):
+    """The tokens of the default token pattern in ``text``, and maybe others.
+
+    The pattern's tokens are the runs of word characters (letters, digits,
+    underscore) made of two letters or more. In ASCII text all the runs are
+    returned, found by ``str.translate`` and ``str.split`` several times
+    faster than the regular expression; the extra ones (single letters, runs
+    with a digit or an underscore) are never in a vocabulary built with the
+    pattern, so vocabulary lookups give what ``findall`` would. Other text
+    goes to ``findall``.
+    """
+    if text.isascii():
+        return text.translate(_ASCII_NON_WORD).split()
+    return findall(text)
 
 
 def check_raw_documents(raw_documents, estimator_name):
@@ -251,7 +279,8 @@ class TfidfWeightedW2VTransformer(
         if dtype not in (np.float32, np.float64):
             raise InvalidParameterError(
                 f"The 'dtype' parameter of {type(self).__name__} must be 'float32', "
-                f"'float64', numpy.float32 or numpy.float64. Got {self.dtype!r} instead."
+                "'float64', numpy.float32 or numpy.float64. "
+                f"Got {self.dtype!r} instead."
             )
         return dtype
 
@@ -342,10 +371,24 @@ class TfidfWeightedW2VTransformer(
         weights = self._fit(raw_documents)
         return self._embed(self._normalise_rows(weights))
 
+    def _check_vectors_path(self):
+        vectors = self.vectors
+        if isinstance(vectors, (str, os.PathLike)) and not os.path.isfile(vectors):
+            state = "a folder" if os.path.isdir(vectors) else "no such file"
+            raise InvalidParameterError(
+                f"The 'vectors' parameter of {type(self).__name__} must be None, "
+                "the path of a word-vector file (word2vec text or binary, optionally "
+                ".gz, or GloVe text), a gensim KeyedVectors or a mapping of words to "
+                f"vectors. Got {os.fspath(vectors)!r} instead ({state})."
+            )
+
     def _fit(self, raw_documents):
+        self._check_vectors_path()
         documents = check_raw_documents(raw_documents, type(self).__name__)
         if not documents:
-            raise ValueError(f"{type(self).__name__}.fit got an empty list of documents.")
+            raise ValueError(
+                f"{type(self).__name__}.fit got an empty list of documents."
+            )
         self._dtype = self._resolved_dtype()
         analyzer = self._make_vectorizer().build_analyzer()
         self.wv_ = self._word_vectors(documents, analyzer)
@@ -359,7 +402,9 @@ class TfidfWeightedW2VTransformer(
                 f"({exc}). Check min_df, max_df, stop_words and token_pattern."
             ) from None
         terms = counter.get_feature_names_out()
-        known = np.fromiter((t in self.wv_.key_to_index for t in terms), bool, len(terms))
+        known = np.fromiter(
+            (t in self.wv_.key_to_index for t in terms), bool, len(terms)
+        )
         self.n_oov_terms_ = int((~known).sum())
         kept_terms = terms[known]
         if kept_terms.size == 0:
@@ -381,7 +426,7 @@ class TfidfWeightedW2VTransformer(
             dtype=self._dtype,
         )
         self._n_features_out = self.vectors_.shape[1]
-        weights = self._vectorizer.transform(documents)
+        weights = self._tfidf_weights(documents)
         self.n_empty_documents_ = int((weights.getnnz(axis=1) == 0).sum())
         logger.info(
             "%s: %d of %d terms have vectors; %d of %d documents have no known word.",
@@ -411,7 +456,53 @@ class TfidfWeightedW2VTransformer(
         """
         check_is_fitted(self)
         documents = check_raw_documents(raw_documents, type(self).__name__)
-        return self._normalise_rows(self._vectorizer.transform(documents))
+        return self._normalise_rows(self._tfidf_weights(documents))
+
+    def _tfidf_weights(self, documents):
+        """TF-IDF weights of ``documents``, equal to ``_vectorizer.transform``.
+
+        The documents are tokenised one by one as ``TfidfVectorizer`` does,
+        but the tokens of a chunk of documents are looked up, counted and
+        weighted together in numpy instead of one token at a time in Python.
+        Stop words need no filtering: ``vocabulary_`` holds none of them. The
+        default token pattern takes a faster route on ASCII text, see
+        :func:`_default_pattern_candidates`.
+        """
+        vectorizer = self._vectorizer  # the fitted settings, as in fit
+        preprocess = vectorizer.build_preprocessor()
+        tokenize = vectorizer.build_tokenizer()
+        if vectorizer.token_pattern == _DEFAULT_TOKEN_PATTERN:
+            tokenize = functools.partial(_default_pattern_candidates, findall=tokenize)
+        lookup = vectorizer.vocabulary_.get
+        n_words = len(vectorizer.vocabulary_)
+        chunks = []
+        for start in range(0, len(documents), _CHUNK_DOCUMENTS):
+            token_lists = [
+                tokenize(preprocess(doc))
+                for doc in documents[start : start + _CHUNK_DOCUMENTS]
+            ]
+            lengths = np.fromiter(map(len, token_lists), np.intp, len(token_lists))
+            tokens = itertools.chain.from_iterable(token_lists)
+            ids = np.fromiter(
+                map(lookup, tokens, itertools.repeat(-1)), np.intp, int(lengths.sum())
+            )
+            rows = np.repeat(np.arange(len(token_lists)), lengths)
+            known = ids >= 0
+            ones = np.ones(int(known.sum()), dtype=self._dtype)
+            counts = sp.csr_matrix(
+                (ones, (rows[known], ids[known])), shape=(len(token_lists), n_words)
+            )
+            counts.sum_duplicates()  # counts the repeats, sorts the indices
+            chunks.append(counts)
+        if not chunks:
+            return sp.csr_matrix((0, n_words), dtype=self._dtype)
+        weights = chunks[0] if len(chunks) == 1 else sp.vstack(chunks, format="csr")
+        if vectorizer.sublinear_tf:
+            np.log(weights.data, out=weights.data)
+            weights.data += 1.0
+        if vectorizer.use_idf:
+            weights.data *= vectorizer.idf_[weights.indices]
+        return weights
 
     def _normalise_rows(self, weights):
         totals = np.asarray(weights.sum(axis=1)).ravel()

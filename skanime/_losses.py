@@ -1,7 +1,6 @@
 """Sigmoid focal loss and its gradient, computed from logits."""
 
 import numpy as np
-from scipy.special import expit, log_expit
 
 
 def _alpha_weights(y, focal_alpha):
@@ -18,7 +17,8 @@ def sigmoid_focal_loss(y_true, logits, *, gamma=2.0, focal_alpha=None):
 
     ``FL(p_t) = -a_t (1 - p_t) ** gamma * log(p_t)`` where ``p_t`` is the
     predicted probability of the true value of each label (Lin et al., 2017).
-    It is computed from the logits with ``log_expit`` so that it stays finite
+    It is computed from the logits in log space (``log p_t = min(u, 0) -
+    log1p(exp(-|u|))`` with ``u = (2 y - 1) z``) so that it stays finite
     for any logit and any ``gamma >= 0``; ``gamma=0`` and ``focal_alpha=None``
     give the binary cross-entropy.
 
@@ -55,7 +55,9 @@ def sigmoid_focal_loss(y_true, logits, *, gamma=2.0, focal_alpha=None):
     >>> bool(sigmoid_focal_loss(y, z, gamma=2.0) < bce)
     True
     """
-    loss, _ = focal_loss_and_gradient(y_true, logits, gamma=gamma, focal_alpha=focal_alpha)
+    loss, _ = focal_loss_and_gradient(
+        y_true, logits, gamma=gamma, focal_alpha=focal_alpha
+    )
     return loss
 
 
@@ -70,21 +72,43 @@ def focal_loss_and_gradient(y_true, logits, *, gamma=2.0, focal_alpha=None):
     loss : float
     gradient : ndarray of shape (n_samples, n_labels)
     """
+    logits = np.asarray(logits)
+    if logits.dtype.kind != "f":
+        # Integer logits would truncate focal_alpha and y to integers.
+        logits = logits.astype(np.float64)
     y = np.asarray(y_true, dtype=logits.dtype)
     n_samples = logits.shape[0]
     # With s = 2y - 1 and u = s * z, p_t = sigmoid(u) and 1 - p_t = sigmoid(-u).
     sign = 2 * y - 1
     u = sign * logits
-    log_pt = log_expit(u)
+    # Both log-probabilities share softplus(-|u|) = log1p(exp(-|u|)):
+    # log p_t = min(u, 0) - softplus(-|u|) and
+    # log(1 - p_t) = min(-u, 0) - softplus(-|u|), finite for any finite u.
+    # This costs one exp and one log1p instead of four logistic functions.
+    softplus = np.abs(u)
+    np.negative(softplus, out=softplus)
+    np.exp(softplus, out=softplus)
+    np.log1p(softplus, out=softplus)
+    log_pt = np.minimum(u, 0)
+    log_pt -= softplus
+    log_one_minus_pt = np.maximum(u, 0)
+    np.negative(log_one_minus_pt, out=log_one_minus_pt)
+    log_one_minus_pt -= softplus
+    one_minus_pt = np.exp(log_one_minus_pt, out=softplus)
     if gamma == 0:
-        loss_terms = -log_pt
-        grad_u = -expit(-u)
+        loss_terms = np.negative(log_pt)
+        grad_u = np.negative(one_minus_pt)
     else:
-        one_minus_pt = expit(-u)
-        modulator = np.exp(gamma * log_expit(-u))  # (1 - p_t) ** gamma, no 0 ** 0
-        loss_terms = -modulator * log_pt
+        # (1 - p_t) ** gamma, no 0 ** 0
+        modulator = np.exp(np.multiply(log_one_minus_pt, gamma, out=log_one_minus_pt))
+        loss_terms = np.multiply(modulator, log_pt)
+        np.negative(loss_terms, out=loss_terms)
         # d/du [-(1-p)^g log p] = g (1-p)^g p log p - (1-p)^(g+1)
-        grad_u = modulator * (gamma * expit(u) * log_pt - one_minus_pt)
+        grad_u = np.exp(log_pt)
+        grad_u *= gamma
+        grad_u *= log_pt
+        grad_u -= one_minus_pt
+        grad_u *= modulator
     weights = _alpha_weights(y, focal_alpha)
     if weights is not None:
         loss_terms *= weights

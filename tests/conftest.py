@@ -28,7 +28,9 @@ def mal_jsonl_path():
     """The real MAL-2021 JSONL file, or skip when SKANIME_DATA_HOME lacks it."""
     home = _data_home()
     if home is None:
-        pytest.skip("SKANIME_DATA_HOME is not set; real-data tests need mal_anime_2021.jsonl")
+        pytest.skip(
+            "SKANIME_DATA_HOME is not set; real-data tests need mal_anime_2021.jsonl"
+        )
     path = home / MAL_FILENAME
     if not path.is_file():
         pytest.skip(f"{path} not found; set SKANIME_DATA_HOME to the folder holding it")
@@ -43,5 +45,7 @@ def ptb_vectors_path():
         pytest.skip("SKANIME_DATA_HOME is not set; this test needs the PTB vectors")
     path = home / PTB_VECTORS
     if not path.is_file():
-        pytest.skip(f"{path} not found; set SKANIME_DATA_HOME to the shared data folder")
+        pytest.skip(
+            f"{path} not found; set SKANIME_DATA_HOME to the shared data folder"
+        )
     return path

@@ -1,7 +1,10 @@
 """scikit-learn's common estimator checks on skanime's estimators."""
 
 import pytest
-from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
 from skanime import FocalMLPClassifier
 

@@ -1,0 +1,125 @@
+"""Tests of turning label scores into label sets."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from numpy.testing import assert_array_equal
+
+from skanime._thresholds import apply_thresholds
+
+
+def test_scalar_threshold_is_inclusive():
+    scores = np.array([[0.5, 0.49, 0.51], [0.0, 1.0, 0.5]])
+
+    y_pred = apply_thresholds(scores, 0.5)
+
+    assert_array_equal(y_pred, [[1, 0, 1], [0, 1, 1]])
+    assert y_pred.dtype == np.int64
+
+
+def test_per_label_thresholds():
+    scores = np.array([[0.4, 0.4, 0.4], [0.2, 0.9, 0.6]])
+    thresholds = np.array([0.3, 0.4, 0.7])
+
+    y_pred = apply_thresholds(scores, thresholds)
+
+    assert_array_equal(y_pred, [[1, 1, 0], [0, 1, 0]])
+
+
+def test_min_labels_fills_short_rows_with_best_scores():
+    scores = np.array(
+        [
+            [0.9, 0.8, 0.7, 0.1],  # three labels pass: unchanged
+            [0.1, 0.3, 0.2, 0.05],  # none pass: the two best
+            [0.6, 0.1, 0.45, 0.2],  # one passes: topped up with the next best
+        ]
+    )
+
+    y_pred = apply_thresholds(scores, 0.5, min_labels=2)
+
+    assert_array_equal(y_pred, [[1, 1, 1, 0], [0, 1, 1, 0], [1, 0, 1, 0]])
+
+
+def test_min_labels_keeps_labels_passing_their_own_threshold():
+    # Label 0 passes its low threshold although label 2 scores higher; the
+    # row is topped up to two labels, not replaced by the two best scores.
+    scores = np.array([[0.3, 0.5, 0.4]])
+    thresholds = np.array([0.2, 0.6, 0.6])
+
+    y_pred = apply_thresholds(scores, thresholds, min_labels=2)
+
+    assert_array_equal(y_pred, [[1, 1, 0]])
+
+
+def test_ties_are_broken_by_label_order():
+    scores = np.array([[0.2, 0.2, 0.2, 0.2], [0.1, 0.3, 0.3, 0.2]])
+
+    assert_array_equal(
+        apply_thresholds(scores, 0.5, min_labels=1), [[1, 0, 0, 0], [0, 1, 0, 0]]
+    )
+    assert_array_equal(
+        apply_thresholds(scores, 0.5, min_labels=3), [[1, 1, 1, 0], [0, 1, 1, 1]]
+    )
+
+
+@pytest.mark.parametrize("min_labels", [3, 4, 10])
+def test_min_labels_above_n_labels_predicts_every_label(min_labels):
+    scores = np.array([[0.1, 0.2, 0.3], [0.9, 0.0, 0.0]])
+
+    y_pred = apply_thresholds(scores, 0.5, min_labels=min_labels)
+
+    assert_array_equal(y_pred, np.ones((2, 3), dtype=np.int64))
+
+
+def test_min_labels_zero_is_plain_thresholding():
+    rng = np.random.default_rng(0)
+    scores = rng.random((20, 5))
+    thresholds = rng.random(5)
+
+    y_pred = apply_thresholds(scores, thresholds, min_labels=0)
+
+    assert_array_equal(y_pred, (scores >= thresholds).astype(np.int64))
+
+
+def test_input_scores_are_not_modified():
+    scores = np.array([[0.1, 0.7], [0.3, 0.2]])
+    original = scores.copy()
+
+    apply_thresholds(scores, 0.5, min_labels=2)
+
+    assert_array_equal(scores, original)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    n_samples=st.integers(1, 6),
+    n_labels=st.integers(1, 6),
+    min_labels=st.integers(0, 8),
+)
+def test_min_labels_properties(data, n_samples, n_labels, min_labels):
+    # Scores on a coarse grid, so that ties happen often.
+    grid = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0])
+    scores = data.draw(arrays(np.float64, (n_samples, n_labels), elements=grid))
+    thresholds = data.draw(arrays(np.float64, (n_labels,), elements=grid))
+
+    y_pred = apply_thresholds(scores, thresholds, min_labels=min_labels)
+
+    passing = scores >= thresholds
+    k = min(min_labels, n_labels)
+    counts = y_pred.sum(axis=1)
+    # Every label passing its threshold is kept.
+    assert np.all(y_pred[passing] == 1)
+    # Rows with enough passing labels are plain thresholding; the others get
+    # exactly k labels.
+    enough = passing.sum(axis=1) >= k
+    assert_array_equal(y_pred[enough], passing[enough].astype(np.int64))
+    assert np.all(counts[~enough] == k)
+    # An added label scores at least as high as any label left out.
+    for row in np.flatnonzero(~enough):
+        added = (y_pred[row] == 1) & ~passing[row]
+        left_out = y_pred[row] == 0
+        if added.any() and left_out.any():
+            assert scores[row, added].min() >= scores[row, left_out].max()

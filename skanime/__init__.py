@@ -3,6 +3,13 @@
 from . import datasets, metrics, model_selection
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
+from ._persistence import (
+    ModelFileError,
+    ModelVersionWarning,
+    UntrustedModelError,
+    load_model,
+    save_model,
+)
 from ._pipeline import GenreClassifier, make_genre_pipeline
 from ._text import SynopsisCleaner
 
@@ -11,11 +18,16 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "FocalMLPClassifier",
     "GenreClassifier",
+    "ModelFileError",
+    "ModelVersionWarning",
     "SynopsisCleaner",
     "TfidfWeightedW2VTransformer",
+    "UntrustedModelError",
     "__version__",
     "datasets",
+    "load_model",
     "make_genre_pipeline",
     "metrics",
     "model_selection",
+    "save_model",
 ]

@@ -22,6 +22,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._text import check_documents
+
 logger = logging.getLogger("skanime")
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -51,39 +53,6 @@ def _default_pattern_candidates(text, findall):
     if text.isascii():
         return text.translate(_ASCII_NON_WORD).split()
     return findall(text)
-
-
-def check_raw_documents(raw_documents, estimator_name):
-    """Return ``raw_documents`` as a list of str, or raise a clear error.
-
-    A bare string, and any entry that is not a string (None, NaN, numbers,
-    bytes), are rejected with the position of the first offending entry.
-    """
-    if isinstance(raw_documents, (str, bytes)):
-        raise ValueError(
-            f"{estimator_name} expects an iterable of documents (list, numpy array "
-            "or pandas Series of str); got a single string. Wrap it in a list."
-        )
-    if hasattr(raw_documents, "ndim") and raw_documents.ndim != 1:
-        raise ValueError(
-            f"{estimator_name} expects a 1-D iterable of documents; got an array "
-            f"of shape {raw_documents.shape}. Pass a single text column."
-        )
-    try:
-        documents = list(raw_documents)
-    except TypeError:
-        raise TypeError(
-            f"{estimator_name} expects an iterable of str documents; got "
-            f"{type(raw_documents).__name__}."
-        ) from None
-    for position, doc in enumerate(documents):
-        if not isinstance(doc, str):
-            raise TypeError(
-                f"{estimator_name} expects every document to be a str; the document "
-                f"at position {position} is {type(doc).__name__} ({doc!r:.40}). "
-                "Replace missing synopses with '' or drop those rows first."
-            )
-    return documents
 
 
 class TfidfWeightedW2VTransformer(
@@ -384,7 +353,7 @@ class TfidfWeightedW2VTransformer(
 
     def _fit(self, raw_documents):
         self._check_vectors_path()
-        documents = check_raw_documents(raw_documents, type(self).__name__)
+        documents = check_documents(raw_documents, type(self).__name__)
         if not documents:
             raise ValueError(
                 f"{type(self).__name__}.fit got an empty list of documents."
@@ -414,13 +383,11 @@ class TfidfWeightedW2VTransformer(
                 "(lowercase=True lowercases the text, not the vectors)."
             )
         self.vocabulary_ = {term: i for i, term in enumerate(kept_terms)}
-        self._vectorizer = self._make_vectorizer(vocabulary=self.vocabulary_)
-        self._vectorizer.fit(kept_terms[:1])  # builds the analyser; IDF is set below
         if self.use_idf:
             self.idf_ = counter.idf_[known].astype(self._dtype)
-            self._vectorizer.idf_ = self.idf_
         else:
             self.idf_ = np.ones(kept_terms.size, dtype=self._dtype)
+        self._vectorizer = self._restricted_vectorizer()
         self.vectors_ = np.ascontiguousarray(
             self.wv_.vectors[[self.wv_.key_to_index[t] for t in kept_terms]],
             dtype=self._dtype,
@@ -455,7 +422,7 @@ class TfidfWeightedW2VTransformer(
             CSR matrix whose non-empty rows sum to one.
         """
         check_is_fitted(self)
-        documents = check_raw_documents(raw_documents, type(self).__name__)
+        documents = check_documents(raw_documents, type(self).__name__)
         return self._normalise_rows(self._tfidf_weights(documents))
 
     def _tfidf_weights(self, documents):
@@ -542,8 +509,54 @@ class TfidfWeightedW2VTransformer(
         """
         return self._embed(self.transform_weights(raw_documents))
 
+    def _restricted_vectorizer(self):
+        """A ``TfidfVectorizer`` over ``vocabulary_`` weighted by ``idf_``."""
+        vectorizer = self._make_vectorizer(vocabulary=self.vocabulary_)
+        vectorizer.fit(list(self.vocabulary_)[:1])  # builds the analyser only
+        if self.use_idf:
+            vectorizer.idf_ = self.idf_
+        return vectorizer
+
+    # Word-to-index dictionaries are stored as arrays of words: model files
+    # (pickle or skops) then hold a few arrays instead of one entry per word.
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "vocabulary_" not in state:
+            return state
+        state = dict(state)
+        state.pop("_vectorizer", None)
+        state["vocabulary_"] = _words_array(state["vocabulary_"])
+        wv = state.pop("wv_")
+        state["_wv_words"] = np.array(wv.index_to_key, dtype=str)
+        state["_wv_vectors"] = wv.vectors
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "_wv_words" in state:
+            words = state.pop("_wv_words").tolist()
+            vectors = state.pop("_wv_vectors")
+            wv = KeyedVectors(vector_size=vectors.shape[1], dtype=vectors.dtype)
+            wv.add_vectors(words, vectors)
+            state["wv_"] = wv
+            vocabulary = state["vocabulary_"]
+            state["vocabulary_"] = {
+                word: i for i, word in enumerate(vocabulary.tolist())
+            }
+        super().__setstate__(state)
+        if hasattr(self, "vocabulary_") and not hasattr(self, "_vectorizer"):
+            self._vectorizer = self._restricted_vectorizer()
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
+
+
+def _words_array(vocabulary):
+    """The keys of a word-to-index mapping as an array, in index order."""
+    words = np.empty(len(vocabulary), dtype=object)
+    for word, index in vocabulary.items():
+        words[index] = word
+    return np.array(words.tolist(), dtype=str)

@@ -1,5 +1,7 @@
 """The default genre pipeline and the user-facing genre classifier."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
@@ -9,9 +11,9 @@ from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ._embedding import TfidfWeightedW2VTransformer, check_raw_documents
+from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
-from ._text import SynopsisCleaner
+from ._text import SynopsisCleaner, check_documents
 
 
 def make_genre_pipeline(**params):
@@ -184,7 +186,7 @@ class GenreClassifier(BaseEstimator):
             The fitted classifier.
         """
         self._validate_params()
-        documents = check_raw_documents(X, type(self).__name__)
+        documents = check_documents(X, type(self).__name__)
         genre_lists = _as_genre_lists(y)
         if len(genre_lists) != len(documents):
             raise ValueError(
@@ -200,7 +202,22 @@ class GenreClassifier(BaseEstimator):
             self.pipeline_ = make_genre_pipeline(random_state=self.random_state)
         else:
             self.pipeline_ = clone(self.pipeline)
-        self.pipeline_.fit(documents, Y)
+        constant = np.flatnonzero(Y.all(axis=0) | ~Y.any(axis=0))
+        with warnings.catch_warnings():
+            if constant.size:
+                names = [str(name) for name in self.classes_[constant]]
+                warnings.warn(
+                    f"Genres {names} are given for every synopsis (or for none), so "
+                    "nothing can be learned about them; FocalMLPClassifier gives "
+                    "them a constant probability. Drop them from y to avoid this.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                # The classifier would repeat this warning with column numbers.
+                warnings.filterwarnings(
+                    "ignore", message=r"Labels \[[0-9, ]*\] have no positive"
+                )
+            self.pipeline_.fit(documents, Y)
         return self
 
     def predict_proba(self, X):
@@ -218,7 +235,7 @@ class GenreClassifier(BaseEstimator):
             a pandas Series.
         """
         check_is_fitted(self)
-        documents = check_raw_documents(X, type(self).__name__)
+        documents = check_documents(X, type(self).__name__)
         proba = np.asarray(self.pipeline_.predict_proba(documents))
         index = X.index if isinstance(X, pd.Series) else None
         return pd.DataFrame(proba, columns=self.classes_, index=index)
@@ -237,7 +254,7 @@ class GenreClassifier(BaseEstimator):
             Columns in ``classes_`` order.
         """
         check_is_fitted(self)
-        documents = check_raw_documents(X, type(self).__name__)
+        documents = check_documents(X, type(self).__name__)
         return np.asarray(self.pipeline_.predict(documents))
 
     def predict(self, X):
@@ -253,7 +270,8 @@ class GenreClassifier(BaseEstimator):
         genres : list of list of str
             Predicted genre names of each synopsis, in ``classes_`` order.
         """
-        return [list(g) for g in self._binarizer.inverse_transform(self.predict_indicator(X))]
+        indicator = self.predict_indicator(X)
+        return [list(g) for g in self._binarizer.inverse_transform(indicator)]
 
     def top_genres(self, X, k=3):
         """The ``k`` most probable genres of each synopsis.
@@ -275,7 +293,7 @@ class GenreClassifier(BaseEstimator):
         order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         return [
             [(str(self.classes_[j]), float(row[j])) for j in cols]
-            for row, cols in zip(proba, order)
+            for row, cols in zip(proba, order, strict=True)
         ]
 
     def score(self, X, y):
@@ -292,6 +310,40 @@ class GenreClassifier(BaseEstimator):
         -------
         score : float
         """
+        check_is_fitted(self)
         Y_true = self._binarizer.transform(_as_genre_lists(y))
-        return float(f1_score(Y_true, self.predict_indicator(X), average="micro",
-                              zero_division=0))
+        return float(
+            f1_score(
+                Y_true, self.predict_indicator(X), average="micro", zero_division=0
+            )
+        )
+
+    def explain(self, text, genre=None, top_n=10, **kwargs):
+        """Words of ``text`` that pushed each genre up or down.
+
+        Integrated gradients for the default pipeline (contributions in logit
+        units summing to the logit of ``text`` minus that of the empty text),
+        leave-one-word-out occlusion for other pipelines; see
+        :func:`skanime._explain.explain_genres`.
+
+        Parameters
+        ----------
+        text : str
+            One synopsis.
+        genre : str, list of str or None, default=None
+            Genres to explain; None explains the predicted ones.
+        top_n : int or None, default=10
+            Words shown per genre, by absolute contribution.
+        **kwargs : dict
+            ``method`` ("auto", "integrated_gradients", "occlusion") and
+            ``n_steps`` (default 64).
+
+        Returns
+        -------
+        explanation : GenreExplanation
+            ``frame`` (genre, word, weight, contribution) and ``summary``;
+            ``print(explanation)`` shows a table.
+        """
+        from ._explain import explain_genres
+
+        return explain_genres(self, text, genre=genre, top_n=top_n, **kwargs)

@@ -168,7 +168,7 @@ def normalize_whitespace(text):
     return _WHITESPACE_PATTERN.sub(" ", text).strip()
 
 
-def _check_documents(X, caller):
+def check_documents(X, caller):
     """Return ``X`` as a list of str, or raise an error naming the bad entry."""
     if isinstance(X, (str, bytes)):
         raise ValueError(
@@ -210,7 +210,10 @@ def _check_documents(X, caller):
             continue
         where = f"document {i}"
         if labels is not None:
-            where += f" (index label {labels[i]!r})"
+            label = labels[i]
+            if isinstance(label, np.generic):
+                label = label.item()  # 12, not np.int64(12)
+            where += f" (index label {label!r})"
         if isinstance(doc, bytes):
             hint = "Decode bytes first, e.g. [d.decode('utf-8') for d in X]."
         elif doc is None or (isinstance(doc, numbers.Real) and doc != doc):
@@ -346,7 +349,7 @@ class SynopsisCleaner(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         self : SynopsisCleaner
             This transformer.
         """
-        _check_documents(X, type(self).__name__)
+        check_documents(X, type(self).__name__)
         return self
 
     def transform(self, X):
@@ -363,7 +366,7 @@ class SynopsisCleaner(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             The cleaned documents, in input order, one per input document.
         """
         self._validate_params()
-        docs = _check_documents(X, type(self).__name__)
+        docs = check_documents(X, type(self).__name__)
         stop_words = self._stop_word_set()
         vocabulary = self._vocabulary_lookup()
         out = np.empty(len(docs), dtype=object)

@@ -410,7 +410,9 @@ def test_containers_of_str_give_the_list_result(container):
 def test_a_bare_string_is_rejected(document):
     transformer = TfidfWeightedW2VTransformer(vectors=VECTORS)
 
-    with pytest.raises(ValueError, match="got a single string. Wrap it in a list"):
+    with pytest.raises(
+        ValueError, match=r"got a single (str|bytes). Wrap one document in a list"
+    ):
         transformer.fit(document)
     transformer.fit(DOCS)
     with pytest.raises(ValueError, match="got a single string"):
@@ -420,7 +422,9 @@ def test_a_bare_string_is_rejected(document):
 def test_a_two_dimensional_array_is_rejected():
     transformer = TfidfWeightedW2VTransformer(vectors=VECTORS)
 
-    with pytest.raises(ValueError, match=r"1-D iterable of documents; got an array"):
+    with pytest.raises(
+        ValueError, match=r"expects 1-D text input; got an array of shape \(2, 2\)"
+    ):
         transformer.fit(np.array([DOCS[:2], DOCS[2:4]]))
 
 
@@ -432,10 +436,10 @@ def test_non_string_documents_are_rejected_with_their_position(bad, type_name):
     transformer = TfidfWeightedW2VTransformer(vectors=VECTORS)
     docs = ["robot in space", "love at school", bad]
 
-    with pytest.raises(TypeError, match=f"position 2 is {type_name}"):
+    with pytest.raises(TypeError, match=f"document 2 is {type_name}"):
         transformer.fit(docs)
     transformer.fit(DOCS)
-    with pytest.raises(TypeError, match=f"position 2 is {type_name}"):
+    with pytest.raises(TypeError, match=f"document 2 is {type_name}"):
         transformer.transform(np.array(docs, dtype=object))
 
 
@@ -443,7 +447,9 @@ def test_missing_values_in_a_series_are_rejected_with_their_position():
     transformer = TfidfWeightedW2VTransformer(vectors=VECTORS).fit(DOCS)
     docs = pd.Series(["robot in space", None, "love at school"], index=[7, 8, 9])
 
-    with pytest.raises(TypeError, match=r"position 1 is .*Replace missing synopses"):
+    with pytest.raises(
+        TypeError, match=r"document 1 \(index label 8\) is .*missing synopses"
+    ):
         transformer.transform(docs)
 
 
@@ -504,3 +510,18 @@ def test_vectors_from_a_word2vec_file(datapath, as_str):
         "school": [0.0, 0.0, 1.0],
     }
     assert_allclose(X, _reference(docs, docs, file_vectors), rtol=1e-6)
+
+
+def test_pickled_state_stores_words_as_arrays_and_restores_them():
+    transformer = TfidfWeightedW2VTransformer(
+        vector_size=8, min_count=1, epochs=3, random_state=0
+    ).fit(DOCS)
+    state = transformer.__getstate__()
+    assert isinstance(state["vocabulary_"], np.ndarray)
+    assert "wv_" not in state and "_vectorizer" not in state
+
+    restored = pickle.loads(pickle.dumps(transformer))
+    assert restored.vocabulary_ == transformer.vocabulary_
+    assert restored.wv_.index_to_key == transformer.wv_.index_to_key
+    np.testing.assert_array_equal(restored.wv_.vectors, transformer.wv_.vectors)
+    np.testing.assert_array_equal(restored.transform(DOCS), transformer.transform(DOCS))

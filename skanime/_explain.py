@@ -1,0 +1,536 @@
+"""Word-level explanations of genre predictions.
+
+The default pipeline computes, for a synopsis with row-normalised TF-IDF
+word weights ``a`` (one per word of the embedding vocabulary),
+
+    x = sum_w a_w v_w          (embedding: linear in a)
+    z = (x - mean) / scale     (StandardScaler: affine)
+    logit_k = MLP_k(z)         (the network: nonlinear)
+
+so ``logit_k`` is a function ``F_k(a)`` of the word weights alone.
+Integrated gradients [1]_ attribute ``F_k(a) - F_k(0)`` (the document
+against the empty document, whose embedding is the zero vector) to the words:
+
+    contribution_w = a_w * integral_0^1 dF_k/da_w(t a) dt.
+
+The contributions of a document's words sum to ``F_k(a) - F_k(0)`` exactly
+(completeness); only the integral is approximated, by the midpoint rule on
+``n_steps`` points. The gradient ``dF_k/da_w = v_w . (dMLP_k/dz / scale)`` is
+computed by backpropagation through the fitted ``coefs_`` (and the batch
+normalisation running statistics, in evaluation mode). Words absent from the
+text have ``a_w = 0`` and get nothing.
+
+References
+----------
+.. [1] M. Sundararajan, A. Taly and Q. Yan, "Axiomatic Attribution for Deep
+   Networks", ICML 2017.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from ._embedding import TfidfWeightedW2VTransformer
+from ._focal_mlp import _BN_EPSILON, FocalMLPClassifier
+
+__all__ = ["GenreExplanation", "explain_genres"]
+
+_METHODS = ("auto", "integrated_gradients", "occlusion")
+_WORD_PATTERN = re.compile(r"(?u)\b[^\W\d_][^\W\d_]+\b")
+_PROBA_FLOOR = 1e-12
+
+
+class GenreExplanation:
+    """Word contributions to the predicted genres of one synopsis.
+
+    Returned by :func:`explain_genres` and
+    :meth:`skanime.GenreClassifier.explain`; ``str()`` gives a readable
+    table.
+
+    Attributes
+    ----------
+    text : str
+        The explained synopsis.
+    method : {"integrated_gradients", "occlusion"}
+        How the contributions were computed.
+    n_steps : int or None
+        Integration steps of integrated gradients (None for occlusion).
+    frame : pandas.DataFrame
+        Columns ``genre``, ``word``, ``weight`` (the word's share of the
+        document's TF-IDF mass, or NaN for occlusion) and ``contribution``
+        (in logit units); for each genre the ``top_n`` words with the
+        largest absolute contribution, largest contribution first.
+    summary : pandas.DataFrame
+        One row per explained genre (the index), with ``probability``,
+        ``logit``, ``baseline_logit`` (the empty document), ``total``
+        (sum of all word contributions, not only the ``top_n`` shown) and
+        ``residual`` (``total - (logit - baseline_logit)``; the
+        completeness error).
+    """
+
+    def __init__(self, text, method, n_steps, frame, summary):
+        self.text = text
+        self.method = method
+        self.n_steps = n_steps
+        self.frame = frame
+        self.summary = summary
+
+    def to_frame(self):
+        """The word contributions as a DataFrame (a copy of ``frame``)."""
+        return self.frame.copy()
+
+    def to_dict(self):
+        """The explanation as JSON-ready builtins.
+
+        Returns
+        -------
+        explanation : dict
+            ``{"text", "method", "n_steps", "genres": [{"genre",
+            "probability", "logit", "baseline_logit", "total", "residual",
+            "words": [{"word", "weight", "contribution"}, ...]}, ...]}``.
+        """
+        genres = []
+        for genre, row in self.summary.iterrows():
+            words = self.frame[self.frame["genre"] == genre]
+            genres.append(
+                {
+                    "genre": str(genre),
+                    **{key: float(value) for key, value in row.items()},
+                    "words": [
+                        {
+                            "word": str(w),
+                            "weight": None if np.isnan(a) else float(a),
+                            "contribution": float(c),
+                        }
+                        for w, a, c in zip(
+                            words["word"],
+                            words["weight"],
+                            words["contribution"],
+                            strict=True,
+                        )
+                    ],
+                }
+            )
+        return {
+            "text": self.text,
+            "method": self.method,
+            "n_steps": self.n_steps,
+            "genres": genres,
+        }
+
+    def __str__(self):
+        if self.method == "integrated_gradients":
+            how = f"integrated gradients, {self.n_steps} steps"
+        else:
+            how = "leave-one-word-out occlusion"
+        lines = []
+        for genre, row in self.summary.iterrows():
+            lines.append(
+                f"{genre}: probability {row['probability']:.3f}, logit "
+                f"{row['logit']:+.3f} = empty text {row['baseline_logit']:+.3f} "
+                f"+ words {row['total']:+.3f} (residual {row['residual']:+.1e}; {how})"
+            )
+            words = self.frame[self.frame["genre"] == genre]
+            if words.empty:
+                lines.append("  (no known word in the text)")
+            pairs = zip(words["word"], words["contribution"], strict=True)
+            for word, contribution in pairs:
+                lines.append(f"  {contribution:+8.3f}  {word}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        genres = ", ".join(map(str, self.summary.index))
+        return f"<GenreExplanation of {genres or 'no genre'} ({self.method})>"
+
+
+# --------------------------------------------------------------- the network
+def _mlp_parts(clf):
+    """Layers of a supported MLP as float64 arrays, or None if unsupported."""
+    if isinstance(clf, FocalMLPClassifier):
+        check_is_fitted(clf)
+        if getattr(clf, "_target_kind", "multilabel") == "multiclass":
+            return None
+        batch_norm = []
+        if clf.batch_norm:
+            for scale, offset, mean, var in zip(
+                clf.bn_scales_,
+                clf.bn_offsets_,
+                clf.bn_running_means_,
+                clf.bn_running_vars_,
+                strict=True,
+            ):
+                inv_std = 1.0 / np.sqrt(np.asarray(var, float) + _BN_EPSILON)
+                batch_norm.append(
+                    (
+                        np.asarray(mean, float),
+                        inv_std,
+                        np.asarray(scale, float),
+                        np.asarray(offset, float),
+                    )
+                )
+        activation = clf.activation
+    elif isinstance(clf, MLPClassifier):
+        check_is_fitted(clf)
+        if clf.out_activation_ != "logistic":
+            return None
+        batch_norm = []
+        activation = clf.activation
+    else:
+        return None
+    coefs = [np.asarray(W, dtype=float) for W in clf.coefs_]
+    intercepts = [np.asarray(b, dtype=float) for b in clf.intercepts_]
+    return coefs, intercepts, batch_norm, activation
+
+
+def _activate(name, Z):
+    """Activation output and its derivative with respect to ``Z``."""
+    if name == "relu":
+        return np.maximum(Z, 0), (Z > 0).astype(float)
+    if name == "tanh":
+        A = np.tanh(Z)
+        return A, 1 - A**2
+    if name == "logistic":
+        A = expit(Z)
+        return A, A * (1 - A)
+    if name == "identity":
+        return Z, np.ones_like(Z)
+    raise ValueError(f"Unknown activation {name!r}.")
+
+
+def mlp_logits_and_input_gradients(parts, Z, outputs):
+    """Logits of an MLP and their gradients with respect to its inputs.
+
+    Parameters
+    ----------
+    parts : tuple
+        ``(coefs, intercepts, batch_norm, activation)`` from the fitted
+        network; ``batch_norm`` holds ``(mean, inv_std, scale, offset)`` per
+        hidden layer, or is empty.
+    Z : ndarray of shape (n_samples, n_features)
+        Network inputs.
+    outputs : array-like of int
+        Output units to differentiate.
+
+    Returns
+    -------
+    logits : ndarray of shape (n_samples, n_outputs_total)
+        All output logits.
+    gradients : ndarray of shape (n_samples, n_features, len(outputs))
+        ``gradients[i, f, j] = d logits[i, outputs[j]] / d Z[i, f]``.
+    """
+    coefs, intercepts, batch_norm, activation = parts
+    A = np.asarray(Z, dtype=float)
+    derivatives = []
+    for i in range(len(coefs) - 1):
+        H = A @ coefs[i] + intercepts[i]
+        factor = 1.0
+        if batch_norm:
+            mean, inv_std, scale, offset = batch_norm[i]
+            H = (H - mean) * inv_std * scale + offset
+            factor = inv_std * scale
+        A, dA = _activate(activation, H)
+        derivatives.append(dA * factor)
+    logits = A @ coefs[-1] + intercepts[-1]
+    outputs = np.asarray(outputs, dtype=int)
+    last = coefs[-1][:, outputs]
+    G = np.broadcast_to(last, (A.shape[0], *last.shape))
+    for i in range(len(coefs) - 2, -1, -1):
+        G = np.einsum("ij,njm->nim", coefs[i], derivatives[i][:, :, None] * G)
+    return logits, np.array(G)
+
+
+# ------------------------------------------------------------------- layouts
+def _affine_of(steps):
+    """``z = x * slope + offset`` of the steps between embedding and network."""
+    slope, offset = 1.0, 0.0
+    for _, step in steps:
+        if step is None or step == "passthrough":
+            continue
+        if not isinstance(step, StandardScaler):
+            return None
+        check_is_fitted(step)
+        mean = 0.0 if step.mean_ is None else np.asarray(step.mean_, float)
+        scale = 1.0 if step.scale_ is None else np.asarray(step.scale_, float)
+        slope, offset = slope / scale, (offset - mean) / scale
+    return slope, offset
+
+
+def _ig_layout(pipeline):
+    """Parts of a pipeline integrated gradients handles, or a reason it can't."""
+    from .model_selection import MultiLabelThresholdTuner
+
+    if isinstance(pipeline, MultiLabelThresholdTuner):
+        # Thresholds change the predicted sets, not the probabilities.
+        pipeline = getattr(pipeline, "estimator_", None)
+    if not isinstance(pipeline, Pipeline):
+        return None, f"the model is a {type(pipeline).__name__}, not a Pipeline"
+    steps = pipeline.steps
+    positions = [
+        i
+        for i, (_, step) in enumerate(steps)
+        if isinstance(step, TfidfWeightedW2VTransformer)
+    ]
+    if len(positions) != 1:
+        return None, "it has no TfidfWeightedW2VTransformer step"
+    e = positions[0]
+    embed = steps[e][1]
+    if embed.norm is not None:
+        return None, f"its embedding uses norm={embed.norm!r} (not linear)"
+    affine = _affine_of(steps[e + 1 : -1])
+    if affine is None:
+        return None, "only StandardScaler steps may sit between embedding and network"
+    parts = _mlp_parts(steps[-1][1])
+    if parts is None:
+        return None, (
+            "its last step is not a FocalMLPClassifier or MLPClassifier with "
+            "sigmoid outputs"
+        )
+    return (steps[:e], embed, affine, parts), None
+
+
+# ----------------------------------------------------------------- methods
+def _integrated_gradients(layout, text, outputs, n_steps):
+    pre_steps, embed, (slope, offset), parts = layout
+    documents = [text]
+    for _, step in pre_steps:
+        if step is not None and step != "passthrough":
+            documents = step.transform(documents)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        weights = embed.transform_weights(documents).tocsr()
+    weights.sum_duplicates()
+    columns = weights.indices
+    a = np.asarray(weights.data, dtype=float)
+    vectors = np.asarray(embed.vectors_, dtype=float)[columns]
+    terms = np.empty(len(embed.vocabulary_), dtype=object)
+    for term, j in embed.vocabulary_.items():
+        terms[j] = term
+    words = terms[columns]
+
+    x = a @ vectors if a.size else np.zeros(vectors.shape[1])
+    alphas = (np.arange(n_steps) + 0.5) / n_steps
+    path = alphas[:, None] * x[None, :]
+    ends = np.vstack([x, np.zeros_like(x)])
+    Z = np.vstack([path, ends]) * slope + offset
+    logits, gradients = mlp_logits_and_input_gradients(parts, Z, outputs)
+    mean_gradient = gradients[:n_steps].mean(axis=0) * np.reshape(slope, (-1, 1))
+    contributions = a[:, None] * (vectors @ mean_gradient)
+    logit_doc = logits[n_steps, outputs]
+    logit_empty = logits[n_steps + 1, outputs]
+    return words, a, contributions, logit_doc, logit_empty
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, dtype=float), _PROBA_FLOOR, 1 - _PROBA_FLOOR)
+    return np.log(p) - np.log1p(-p)
+
+
+def _occlusion(predict_proba, text, outputs):
+    words = sorted({w.lower() for w in _WORD_PATTERN.findall(text)})
+    variants = [re.sub(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", " ", text) for w in words]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        proba = np.asarray(predict_proba([text, "", *variants]), dtype=float)
+    scores = _logit(proba[:, outputs])
+    contributions = scores[0] - scores[2:]
+    return (
+        np.array(words, dtype=object),
+        np.full(len(words), np.nan),
+        contributions.reshape(len(words), len(outputs)),
+        scores[0],
+        scores[1],
+    )
+
+
+# -------------------------------------------------------------------- entry
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _resolve_model(model):
+    if hasattr(model, "pipeline_") and hasattr(model, "classes_"):
+        check_is_fitted(model)
+        classes = np.asarray(model.classes_).astype(str)
+
+        def proba(texts):
+            return model.predict_proba(texts).to_numpy()
+
+        def predicted(text):
+            return np.flatnonzero(np.asarray(model.predict_indicator([text]))[0])
+
+        return model.pipeline_, classes, proba, predicted
+    if isinstance(model, Pipeline):
+        check_is_fitted(model)
+        final = model.steps[-1][1]
+        n_outputs = getattr(final, "n_outputs_", None) or len(final.classes_)
+        classes = np.array([str(i) for i in range(n_outputs)])
+
+        def proba(texts):
+            return np.asarray(model.predict_proba(texts))
+
+        def predicted(text):
+            return np.flatnonzero(np.asarray(model.predict([text])).reshape(1, -1)[0])
+
+        return model, classes, proba, predicted
+    raise TypeError(
+        "explain_genres expects a fitted GenreClassifier or Pipeline; got "
+        f"{type(model).__name__}."
+    )
+
+
+def _resolve_outputs(genre, classes, text, predicted, proba):
+    if genre is None:
+        outputs = predicted(text)
+        if outputs.size == 0:
+            outputs = np.array([int(np.argmax(proba([text])[0]))])
+        return outputs
+    names = [genre] if isinstance(genre, str) else list(genre)
+    lookup = {str(c).casefold(): i for i, c in enumerate(classes)}
+    outputs = []
+    for name in names:
+        key = str(name).casefold()
+        if key not in lookup:
+            raise ValueError(
+                f"Unknown genre {name!r}; the model knows {len(classes)} genres: "
+                f"{', '.join(classes)}."
+            )
+        outputs.append(lookup[key])
+    return np.array(outputs, dtype=int)
+
+
+def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=64):
+    """Which words of a synopsis pushed each genre up or down.
+
+    Parameters
+    ----------
+    model : GenreClassifier or Pipeline
+        A fitted model. With the default pipeline layout (text steps, a
+        :class:`~skanime.TfidfWeightedW2VTransformer` without ``norm``,
+        optional :class:`~sklearn.preprocessing.StandardScaler` steps and a
+        :class:`~skanime.FocalMLPClassifier` or
+        :class:`~sklearn.neural_network.MLPClassifier` with sigmoid outputs)
+        integrated gradients are used.
+    text : str
+        One synopsis.
+    genre : str, list of str or None, default=None
+        Genres to explain (case-insensitive). None explains the predicted
+        genres (the most probable one if none is predicted).
+    top_n : int or None, default=10
+        Words shown per genre, those with the largest absolute contribution.
+        None keeps every word. ``summary["total"]`` always sums all words.
+    method : {"auto", "integrated_gradients", "occlusion"}, default="auto"
+        ``"integrated_gradients"`` requires the default layout and raises
+        :class:`NotImplementedError` otherwise; ``"occlusion"`` works for
+        any model; ``"auto"`` picks integrated gradients when possible.
+    n_steps : int, default=64
+        Midpoints of the integration path for integrated gradients.
+
+    Returns
+    -------
+    explanation : GenreExplanation
+        ``frame`` (genre, word, weight, contribution) and ``summary``
+        (probability, logits, completeness residual per genre).
+
+    Notes
+    -----
+    Contributions are in logit units (log-odds of the genre).
+
+    *Integrated gradients* (default layout): contributions sum to
+    ``logit(text) - logit(empty text)`` up to the midpoint-rule error of the
+    path integral, reported as ``summary["residual"]`` and shrinking as
+    ``n_steps`` grows. It is exact, whatever ``n_steps``, when the network is
+    linear in its input (``activation="identity"``): the embedding and the
+    scaler are affine, so the gradient is constant along the path.
+    Everything else, notably the ReLU network's kinks along the path, makes
+    the contributions an approximation of the integral. Words are the
+    embedding's vocabulary terms after cleaning; words without a vector or
+    removed as stop words get nothing.
+
+    *Occlusion* (any model): a word's contribution is the logit drop when all
+    its occurrences are removed from the text. Contributions do not add up
+    to the logit difference (the residual shows by how much) and interactions
+    between words are ignored.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.multiclass import OneVsRestClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skanime import GenreClassifier
+    >>> from skanime._explain import explain_genres
+    >>> pipe = make_pipeline(TfidfVectorizer(),
+    ...                      OneVsRestClassifier(LogisticRegression(C=100)))
+    >>> model = GenreClassifier(pipeline=pipe).fit(
+    ...     ["robots fight in space", "a girl falls in love",
+    ...      "pilots defend the colony in space", "students fall in love"],
+    ...     [["Sci-Fi"], ["Romance"], ["Sci-Fi"], ["Romance"]])
+    >>> explanation = explain_genres(model, "love in space", genre="Romance")
+    >>> explanation.method
+    'occlusion'
+    >>> explanation.frame["word"].iloc[0]
+    'love'
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
+    if not isinstance(text, str):
+        raise TypeError(
+            f"explain_genres explains one synopsis given as a str; got "
+            f"{type(text).__name__}."
+        )
+    if not _is_int(n_steps) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive int; got {n_steps!r}.")
+    if top_n is not None and (not _is_int(top_n) or top_n < 0):
+        raise ValueError(f"top_n must be a non-negative int or None; got {top_n!r}.")
+
+    pipeline, classes, proba, predicted = _resolve_model(model)
+    outputs = _resolve_outputs(genre, classes, text, predicted, proba)
+    layout, reason = _ig_layout(pipeline)
+    if method == "integrated_gradients" and layout is None:
+        raise NotImplementedError(
+            f"Integrated gradients need the default pipeline layout (text steps, "
+            "TfidfWeightedW2VTransformer, StandardScaler, FocalMLPClassifier); "
+            f"this model does not fit it: {reason}. Use method='occlusion'."
+        )
+    if method == "occlusion" or layout is None:
+        used = "occlusion"
+        words, weights, contributions, logit_doc, logit_empty = _occlusion(
+            proba, text, outputs
+        )
+    else:
+        used = "integrated_gradients"
+        words, weights, contributions, logit_doc, logit_empty = _integrated_gradients(
+            layout, text, outputs, int(n_steps)
+        )
+
+    rows = []
+    summary = {}
+    for j, k in enumerate(outputs):
+        column = contributions[:, j]
+        order = np.lexsort((words.astype(str), -np.abs(column)))
+        if top_n is not None:
+            order = order[: int(top_n)]
+        order = order[np.argsort(-column[order], kind="stable")]
+        for i in order:
+            rows.append((classes[k], words[i], weights[i], column[i]))
+        total = float(column.sum())
+        summary[classes[k]] = {
+            "probability": float(expit(logit_doc[j])),
+            "logit": float(logit_doc[j]),
+            "baseline_logit": float(logit_empty[j]),
+            "total": total,
+            "residual": total - float(logit_doc[j] - logit_empty[j]),
+        }
+    frame = pd.DataFrame(rows, columns=["genre", "word", "weight", "contribution"])
+    frame = frame.astype({"weight": float, "contribution": float})
+    summary = pd.DataFrame.from_dict(summary, orient="index")
+    summary.index.name = "genre"
+    steps = int(n_steps) if used == "integrated_gradients" else None
+    return GenreExplanation(text, used, steps, frame, summary)

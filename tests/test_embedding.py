@@ -415,7 +415,7 @@ def test_a_bare_string_is_rejected(document):
     ):
         transformer.fit(document)
     transformer.fit(DOCS)
-    with pytest.raises(ValueError, match="got a single string"):
+    with pytest.raises(ValueError, match=r"got a single (str|bytes)\."):
         transformer.transform(document)
 
 

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup
+from bs4.builder import ParserRejectedMarkup
 from sklearn.utils._param_validation import validate_params
 
 from .._text import normalize_whitespace
@@ -90,8 +91,8 @@ class ParseError(ValueError):
     Attributes
     ----------
     reason : str
-        A short category, used to count rejects: "truncated page", "manga
-        page", "no name", "no synopsis element".
+        A short category, used to count rejects: "truncated page",
+        "unparsable markup", "manga page", "no name", "no synopsis element".
 
     missing : str or None
         What was looked for and not found.
@@ -190,9 +191,9 @@ def parse_mal_page(html):
     Raises
     ------
     ParseError
-        If the page opens ``<html>`` but never closes it (truncated), is a
-        manga page, has no title, or has no synopsis element. The message
-        says what was missing.
+        If the page opens ``<html>`` but never closes it (truncated), holds
+        markup the HTML parser rejects, is a manga page, has no title, or has
+        no synopsis element. The message says what was missing.
 
     See Also
     --------
@@ -234,7 +235,17 @@ def parse_mal_page(html):
             html = html.decode("utf-8")
         except UnicodeDecodeError:
             pass
-    soup = BeautifulSoup(html, "html.parser")
+    try:
+        soup = BeautifulSoup(html, "html.parser")
+    except ParserRejectedMarkup as exc:
+        # html.parser gives up on some damaged markup, e.g. "<![DATA[".
+        cause = str(exc).strip().splitlines()[-1].strip()
+        raise ParseError(
+            f"The page's markup cannot be parsed ({cause}): the file is damaged "
+            "or is not HTML. Save the page again.",
+            reason="unparsable markup",
+            missing="parsable HTML",
+        ) from None
 
     url = _canonical_url(soup)
     if url is not None and _MANGA_URL.search(url):

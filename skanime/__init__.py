@@ -2,6 +2,7 @@
 
 from . import datasets, metrics, model_selection
 from ._embedding import TfidfWeightedW2VTransformer
+from ._fasttext import EmbeddingBagClassifier
 from ._focal_mlp import FocalMLPClassifier
 from ._persistence import (
     ModelFileError,
@@ -16,6 +17,7 @@ from ._text import SynopsisCleaner
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "EmbeddingBagClassifier",
     "FocalMLPClassifier",
     "GenreClassifier",
     "ModelFileError",

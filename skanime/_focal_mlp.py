@@ -26,6 +26,8 @@ from ._thresholds import apply_thresholds
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 _BN_EPSILON = 1e-5
 _BN_MOMENTUM = 0.1
+# Embedding rows updated together by the lazy Adam step.
+_EMBEDDING_CHUNK_ROWS = 256
 
 
 def _relu(z):
@@ -141,6 +143,25 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         Continue from the previous solution when calling ``fit`` again.
     dtype : {"float32", "float64"}, default="float32"
         Floating point type of the weights and computations.
+    embedding_init : array-like of shape (n_features, n_dims) or None, \
+            default=None
+        Initial weights of a linear, bias-free first layer (an embedding)
+        that is trained with the rest of the network: ``X @ embedding`` is the
+        input of the first hidden layer. With ``X`` the row-normalised TF-IDF
+        weights of :meth:`TfidfWeightedW2VTransformer.transform_weights` and
+        ``embedding_init`` its ``vectors_``, the network starts from the
+        TF-IDF-weighted mean word vectors and fine-tunes the vector of every
+        word on the focal loss, as fastText does [3]_. The rows are shifted
+        by the training mean of ``X @ embedding_init`` and the columns divided
+        by its standard deviation, so that the network starts as if fed
+        standardised ``X @ embedding_init`` when the rows of ``X`` sum to one
+        (weighted means, as ``transform_weights`` gives). ``None`` feeds
+        ``X`` to the first hidden layer.
+    embedding_learning_rate : float or None, default=None
+        Step size of Adam for the embedding; ``None`` uses
+        ``learning_rate_init``. A minibatch updates only the rows of the
+        features it contains (lazy Adam, as for sparse embeddings), and the
+        L2 penalty ``alpha`` does not apply to the embedding.
 
     Attributes
     ----------
@@ -174,6 +195,9 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         Names of features seen during fit, when ``X`` has string column names.
     n_outputs_ : int
         Number of output units.
+    embedding_ : ndarray of shape (n_features, n_dims) or None
+        The trained embedding (shifted and rescaled as described under
+        ``embedding_init``); None without ``embedding_init``.
 
     See Also
     --------
@@ -188,6 +212,8 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
        label base rates, as that paper recommends.
     .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
        Optimization", ICLR 2015.
+    .. [3] A. Joulin, E. Grave, P. Bojanowski and T. Mikolov, "Bag of Tricks
+       for Efficient Text Classification", EACL 2017.
 
     Examples
     --------
@@ -241,6 +267,8 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "dtype": [StrOptions(set(_DTYPES)), type],
+        "embedding_init": [None, "array-like"],
+        "embedding_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -270,6 +298,8 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         verbose=False,
         warm_start=False,
         dtype="float32",
+        embedding_init=None,
+        embedding_learning_rate=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -295,10 +325,12 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.dtype = dtype
+        self.embedding_init = embedding_init
+        self.embedding_learning_rate = embedding_learning_rate
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -307,15 +339,39 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             Training features.
         y : array-like of shape (n_samples, n_labels) or (n_samples,)
             Label indicator matrix, or 1-D class labels.
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, \
+                n_features), default=None
+            Validation features for ``early_stopping``, used instead of
+            holding out ``validation_fraction`` of ``X``, as in
+            :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+        y_val : array-like of shape (n_val_samples, n_labels) or \
+                (n_val_samples,), default=None
+            Validation targets, required with ``X_val``.
 
         Returns
         -------
         self : FocalMLPClassifier
             The fitted estimator.
         """
+        if (X_val is None) != (y_val is None):
+            raise ValueError(
+                "X_val and y_val must be passed together; got only "
+                f"{'X_val' if y_val is None else 'y_val'}."
+            )
+        if X_val is not None and not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are only used for early stopping; set "
+                "early_stopping=True or do not pass them."
+            )
         incremental = self.warm_start and hasattr(self, "coefs_")
         self._partial_fit_classes = None
-        return self._fit(X, y, incremental=incremental, single_epoch=False)
+        return self._fit(
+            X,
+            y,
+            incremental=incremental,
+            single_epoch=False,
+            validation=None if X_val is None else (X_val, y_val),
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -432,7 +488,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
         return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
 
-    def _fit(self, X, y, *, incremental, single_epoch):
+    def _fit(self, X, y, *, incremental, single_epoch, validation=None):
         self._dtype = self._resolved_dtype()
         hidden_sizes = self._resolved_hidden_sizes()
         X, y = validate_data(
@@ -454,7 +510,10 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             self._rng = np.random.default_rng(
                 check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             )
-            self._initialize(X.shape[1], hidden_sizes, Y)
+            embedding = self._checked_embedding_init(X.shape[1])
+            n_inputs = X.shape[1] if embedding is None else embedding.shape[1]
+            self._initialize(n_inputs, hidden_sizes, Y)
+            self._initialize_embedding(X, embedding)
         else:
             self._release_constant_labels(Y)
         self._focal_alpha_values = self._resolve_focal_alpha(Y)
@@ -466,8 +525,25 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             if self.validation_scores_ is None:  # warm start of a fit without it
                 self.validation_scores_ = []
                 self.best_validation_score_ = -np.inf
-            X, X_val, Y, Y_val = self._validation_split(X, Y)
-            n_samples = X.shape[0]
+            if validation is None:
+                X, X_val, Y, Y_val = self._validation_split(X, Y)
+                n_samples = X.shape[0]
+            else:
+                X_val = validate_data(
+                    self,
+                    validation[0],
+                    accept_sparse=["csr", "csc"],
+                    dtype=self._dtype,
+                    reset=False,
+                )
+                if sp.issparse(X_val):
+                    X_val = X_val.tocsr()
+                Y_val = self._encode_targets(validation[1], incremental=True)
+                if Y_val.shape[0] != X_val.shape[0]:
+                    raise ValueError(
+                        f"X_val has {X_val.shape[0]} samples but y_val has "
+                        f"{Y_val.shape[0]}."
+                    )
         batch_size = (
             min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         )
@@ -641,6 +717,77 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         self.constant_labels_ = self.constant_labels_[~varies]
         self._constant_label_values = self._constant_label_values[~varies]
 
+    def _checked_embedding_init(self, n_features):
+        if self.embedding_init is None:
+            return None
+        embedding = np.asarray(self.embedding_init, dtype=self._dtype)
+        if embedding.ndim != 2 or embedding.shape[0] != n_features:
+            raise ValueError(
+                "embedding_init must have one row per feature of X, shape "
+                f"({n_features}, n_dims); got shape {embedding.shape}. Pass the "
+                "vectors_ of the transformer whose transform_weights gives X."
+            )
+        if embedding.shape[1] == 0 or not np.isfinite(embedding).all():
+            raise ValueError(
+                "embedding_init must hold at least one column of finite values."
+            )
+        return embedding
+
+    def _initialize_embedding(self, X, embedding):
+        """Set ``embedding_`` so that the network starts on standardised inputs."""
+        self.embedding_ = None
+        if embedding is None:
+            return
+        inputs = np.asarray(X @ embedding, dtype=np.float64)
+        mean = inputs.mean(axis=0)
+        scale = inputs.std(axis=0)
+        scale[scale < 1e-12] = 1.0
+        self.embedding_ = ((embedding - mean) / scale).astype(self._dtype)
+        self._embedding_m = np.zeros_like(self.embedding_)
+        self._embedding_v = np.zeros_like(self.embedding_)
+
+    def _embedding_step(self, X, grad_inputs):
+        """One lazy Adam step on the embedding rows of the features in ``X``."""
+        if sp.issparse(X):
+            X = X.tocsr()
+            rows, columns = np.unique(X.indices, return_inverse=True)
+            compact = sp.csr_matrix(
+                (X.data, columns.ravel(), X.indptr), shape=(X.shape[0], rows.size)
+            )
+            grad = np.asarray(compact.T @ grad_inputs)
+        else:
+            rows = np.flatnonzero(np.any(X != 0, axis=0))
+            grad = np.asarray(X[:, rows].T @ grad_inputs)
+        b1, b2 = self.beta_1, self.beta_2
+        rate = self.embedding_learning_rate
+        rate = self.learning_rate_init if rate is None else rate
+        lr = float(rate * np.sqrt(1 - b2**self.t_) / (1 - b1**self.t_))
+        if self._embedding_m is None:  # moments dropped after an ensemble fit
+            self._embedding_m = np.zeros_like(self.embedding_)
+            self._embedding_v = np.zeros_like(self.embedding_)
+        # A few hundred rows at a time, so that the gathered rows and the
+        # scratch arrays stay in cache through the dozen passes of the update
+        # (the same operations, element by element, as on all rows at once).
+        for start in range(0, rows.size, _EMBEDDING_CHUNK_ROWS):
+            chunk = rows[start : start + _EMBEDDING_CHUNK_ROWS]
+            g = grad[start : start + _EMBEDDING_CHUNK_ROWS]  # also a scratch
+            m = self._embedding_m[chunk]
+            v = self._embedding_v[chunk]
+            step = np.multiply(g, 1 - b1, dtype=self._dtype)
+            m *= b1
+            m += step
+            np.multiply(g, 1 - b2, out=step)
+            step *= g
+            v *= b2
+            v += step
+            self._embedding_m[chunk] = m
+            self._embedding_v[chunk] = v
+            np.multiply(m, lr, out=step)
+            np.sqrt(v, out=g)
+            g += self.epsilon
+            np.divide(step, g, out=step)
+            self.embedding_[chunk] -= step
+
     def _params_flat(self):
         return [*self.coefs_, *self.intercepts_, *self.bn_scales_, *self.bn_offsets_]
 
@@ -648,14 +795,19 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         # The batch-norm running statistics belong to the weights they were
         # collected with, so a snapshot of the best epoch holds both.
         stats = [*self.bn_running_means_, *self.bn_running_vars_]
-        return [*self._params_flat(), *stats]
+        embedding = getattr(self, "embedding_", None)
+        extra = [] if embedding is None else [embedding]
+        return [*self._params_flat(), *stats, *extra]
 
     def _set_params_flat(self, values):
         for target, value in zip(self._state_flat(), values, strict=True):
             target[...] = value
 
-    def _forward(self, X, training, cache=None):
+    def _forward(self, X, training, cache=None, embed=True):
         """Logits of ``X``; with ``training``, batch statistics and dropout."""
+        embedding = getattr(self, "embedding_", None)
+        if embed and embedding is not None:
+            X = np.asarray(X @ embedding)
         activation = _ACTIVATIONS[self.activation][0]
         A = X
         n_hidden = len(self.coefs_) - 1
@@ -707,7 +859,11 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _train_batch(self, X, Y):
         cache = []
-        logits = self._forward(X, training=True, cache=cache)
+        features = X
+        embedding = getattr(self, "embedding_", None)
+        if embedding is not None:
+            X = np.asarray(features @ embedding)
+        logits = self._forward(X, training=True, cache=cache, embed=False)
         loss, delta = focal_loss_and_gradient(
             Y, logits, gamma=self.gamma, focal_alpha=self._focal_alpha_values
         )
@@ -747,7 +903,11 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
                 delta = inv_std * (
                     d_xhat - d_xhat.mean(axis=0) - x_hat * (d_xhat * x_hat).mean(axis=0)
                 )
+        if embedding is not None:
+            grad_inputs = delta @ self.coefs_[0].T
         self._adam_step([*coef_grads, *intercept_grads, *scale_grads, *offset_grads])
+        if embedding is not None:
+            self._embedding_step(features, grad_inputs)
         return loss
 
     def _adam_step(self, grads):

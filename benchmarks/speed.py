@@ -1075,7 +1075,7 @@ def main(argv=None):
                             rounds=2 if quick else 5)
 
         print("components ...", flush=True)
-        components = bench_components(documents, rounds=2 if quick else 7)
+        components = bench_components(documents, rounds=2 if quick else 15)
 
         print("prediction (fits the default model) ...", flush=True)
         labelled = [i for i, g in enumerate(genres) if g]

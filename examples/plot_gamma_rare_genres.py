@@ -25,8 +25,10 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skanime import FocalMLPClassifier, make_genre_pipeline
+from skanime import FocalMLPClassifier, SynopsisCleaner, TfidfWeightedW2VTransformer
 from skanime.datasets import fetch_mal_anime
 from skanime.model_selection import (
     MultilabelStratifiedShuffleSplit,
@@ -52,9 +54,19 @@ train, test = next(
     )
 )
 
-features = make_genre_pipeline(embed__vector_size=100, embed__epochs=5, random_state=0)[
-    :-1
-]
+features = make_pipeline(
+    SynopsisCleaner(stop_words=None),
+    TfidfWeightedW2VTransformer(
+        sg=1,
+        vector_size=100,
+        epochs=5,
+        min_count=2,
+        stop_words="english",
+        sublinear_tf=True,
+        random_state=0,
+    ),
+    StandardScaler(),
+)
 V_train = features.fit_transform(X[train])
 V_test = features.transform(X[test])
 Y_train, Y_test = Y[train], Y[test]

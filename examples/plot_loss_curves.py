@@ -18,15 +18,19 @@ both curves: the plain binary cross-entropy (``gamma=0``), the focal loss
 # %%
 # Sentence vectors of a stratified subset
 # ---------------------------------------
-# All but the last step of :func:`~skanime.make_genre_pipeline` turn raw
-# synopses into standardised TF-IDF-weighted word2vec vectors. They are
-# computed once and shared by the three networks.
+# A cleaner, a :class:`~skanime.TfidfWeightedW2VTransformer` and a
+# :class:`~sklearn.preprocessing.StandardScaler` turn raw synopses into
+# standardised TF-IDF-weighted word2vec vectors, the input of a
+# single-network pipeline. They are computed once and shared by the three
+# networks.
 import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skanime import FocalMLPClassifier, make_genre_pipeline
+from skanime import FocalMLPClassifier, SynopsisCleaner, TfidfWeightedW2VTransformer
 from skanime.datasets import fetch_mal_anime
 from skanime.model_selection import MultilabelStratifiedShuffleSplit
 
@@ -43,9 +47,19 @@ if SUBSET < len(X):
     X, Y = X[subset], Y[subset]
 Y = Y[:, Y.sum(axis=0) >= 10]
 
-features = make_genre_pipeline(embed__vector_size=100, embed__epochs=5, random_state=0)[
-    :-1
-]
+features = make_pipeline(
+    SynopsisCleaner(stop_words=None),
+    TfidfWeightedW2VTransformer(
+        sg=1,
+        vector_size=100,
+        epochs=5,
+        min_count=2,
+        stop_words="english",
+        sublinear_tf=True,
+        random_state=0,
+    ),
+    StandardScaler(),
+)
 vectors = features.fit_transform(X)
 print(f"Sentence vectors: {vectors.shape}, {Y.shape[1]} genres")
 

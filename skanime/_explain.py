@@ -1,7 +1,8 @@
 """Word-level explanations of genre predictions.
 
-The default pipeline computes, for a synopsis with row-normalised TF-IDF
-word weights ``a`` (one per word of the embedding vocabulary),
+A single-network pipeline (clean -> embed -> [scale] -> clf) computes, for a
+synopsis with row-normalised TF-IDF word weights ``a`` (one per word of the
+embedding vocabulary),
 
     x = sum_w a_w v_w          (embedding: linear in a)
     z = (x - mean) / scale     (StandardScaler: affine)
@@ -416,7 +417,10 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
         optional :class:`~sklearn.preprocessing.StandardScaler` steps and a
         :class:`~skanime.FocalMLPClassifier` or
         :class:`~sklearn.neural_network.MLPClassifier` with sigmoid outputs)
-        integrated gradients are used.
+        integrated gradients are used. The default model of
+        :func:`skanime.make_genre_pipeline` (an ensemble of networks mixed
+        with a linear model, not such a Pipeline) and any other model are
+        explained by leave-one-word-out occlusion.
     text : str
         One synopsis.
     genre : str, list of str or None, default=None

@@ -359,9 +359,13 @@ class GenreClassifier(BaseEstimator):
     def explain(self, text, genre=None, top_n=10, **kwargs):
         """Words of ``text`` that pushed each genre up or down.
 
-        Integrated gradients for the default pipeline (contributions in logit
-        units summing to the logit of ``text`` minus that of the empty text),
-        leave-one-word-out occlusion for other pipelines; see
+        The default model (the ensemble of :func:`make_genre_pipeline`) and
+        other models are explained by leave-one-word-out occlusion: a word's
+        contribution is the logit drop when it is removed from ``text``.
+        A single-network Pipeline (clean -> TfidfWeightedW2VTransformer ->
+        [StandardScaler] -> FocalMLPClassifier) is explained by integrated
+        gradients (contributions in logit units summing to the logit of
+        ``text`` minus that of the empty text); see
         :func:`skanime._explain.explain_genres`.
 
         Parameters

@@ -365,6 +365,28 @@ def _subset(bunch, n, seed, progress):
     return X, Y, names
 
 
+def _estimator_parts(estimator):
+    """``estimator`` and the estimators among its parameters, recursively.
+
+    Works for a ``Pipeline`` (its steps) as well as for any estimator holding
+    sub-estimators as parameters, such as ``EmbeddingBagClassifier``.
+    """
+    parts = [estimator]
+    get_params = getattr(estimator, "get_params", None)
+    if get_params is None:
+        return parts
+    for value in get_params(deep=False).values():
+        if isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, tuple) and len(item) >= 2:
+                    item = item[1]
+                if hasattr(item, "get_params"):
+                    parts.extend(_estimator_parts(item))
+        elif hasattr(value, "get_params") and not isinstance(value, type):
+            parts.extend(_estimator_parts(value))
+    return parts
+
+
 def _make_pipeline(params, seed):
     from sklearn.utils._param_validation import InvalidParameterError
 
@@ -384,8 +406,8 @@ def _make_pipeline(params, seed):
         settings[key] = value
     try:
         pipeline.set_params(**settings)
-        for _, step in pipeline.steps:
-            validate = getattr(step, "_validate_params", None)
+        for part in _estimator_parts(pipeline):
+            validate = getattr(part, "_validate_params", None)
             if validate is not None:
                 validate()
     except (InvalidParameterError, ValueError, TypeError) as exc:

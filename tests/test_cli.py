@@ -55,9 +55,11 @@ def test_train_writes_a_loadable_model(model_path):
     model = load_model(model_path)
     assert isinstance(model, GenreClassifier)
     assert set(model.classes_) == GENRES
-    clf = model.pipeline_.named_steps["clf"]
-    assert clf.hidden_layer_sizes == [16]
-    assert clf.random_state == 0
+    ensemble = model.pipeline_
+    assert ensemble.clf.hidden_layer_sizes == [16]
+    assert ensemble.embed.vector_size == 16
+    assert ensemble.random_state == 0
+    assert len(ensemble.estimators_) == ensemble.n_estimators
 
 
 def test_train_reports_progress_unless_quiet(small_csv, tmp_path, capsys):
@@ -68,7 +70,7 @@ def test_train_reports_progress_unless_quiet(small_csv, tmp_path, capsys):
     stages = [line for line in captured.err.splitlines() if line.startswith("[")]
     assert any("loaded 90 anime with 5 genres" in line for line in stages)
     assert any(line.endswith(" s") and "training: done in" in line for line in stages)
-    assert load_model(out).pipeline_.named_steps["clf"].random_state == 3
+    assert load_model(out).pipeline_.random_state == 3
 
     assert main(["train", small_csv, "-o", str(out), "-q", *SMALL]) == 0
     captured = capsys.readouterr()
@@ -112,14 +114,15 @@ def test_explain_shows_word_contributions(model_path, capsys):
     assert main(["explain", model_path, text, "--genre", "horror", "--top-n", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Horror: probability")
-    assert "integrated gradients, 64 steps" in lines[0]
+    # The default model is an ensemble: explained by occlusion.
+    assert "leave-one-word-out occlusion" in lines[0]
     assert len(lines) == 4
     words = [line.split()[1] for line in lines[1:]]
     assert set(words) <= set(text.split())
 
     assert main(["explain", model_path, text, "--json", "--steps", "8"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["method"] == "integrated_gradients" and payload["n_steps"] == 8
+    assert payload["method"] == "occlusion" and payload["n_steps"] is None
     predicted = load_model(model_path).predict([text])[0]
     assert [g["genre"] for g in payload["genres"]] == predicted
 
@@ -130,7 +133,8 @@ def test_explain_reads_the_text_from_stdin(model_path, capsys, monkeypatch):
     payload = json.loads(capsys.readouterr().out)
     assert payload["text"] == "A ghost\nhaunts the grave."
     words = {w["word"] for w in payload["genres"][0]["words"]}
-    assert words <= {"ghost", "haunts", "grave"} and "ghost" in words
+    # Occlusion removes each word of the raw text (of two letters or more).
+    assert words == {"ghost", "haunts", "the", "grave"}
 
 
 def test_evaluate_prints_a_cross_validated_report(small_csv, capsys):

@@ -9,9 +9,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skanime import FocalMLPClassifier, GenreClassifier, make_genre_pipeline
+from skanime import (
+    FocalMLPClassifier,
+    GenreClassifier,
+    SynopsisCleaner,
+    TfidfWeightedW2VTransformer,
+    make_genre_pipeline,
+)
 from skanime._explain import (
     GenreExplanation,
     _mlp_parts,
@@ -40,10 +47,45 @@ def _corpus(datapath):
     return [r["Synopsis"] for r in rows], [r["Genre"].split(", ") for r in rows]
 
 
+def _single_network_pipeline(**params):
+    """The clean -> embed -> scale -> clf Pipeline integrated gradients explain.
+
+    ``make_genre_pipeline`` returns an ensemble (explained by occlusion), so
+    the single-network layout is built explicitly.
+    """
+    random_state = params.pop("random_state", None)
+    pipeline = Pipeline(
+        [
+            ("clean", SynopsisCleaner(stop_words=None)),
+            (
+                "embed",
+                TfidfWeightedW2VTransformer(
+                    sg=1,
+                    min_count=2,
+                    stop_words="english",
+                    sublinear_tf=True,
+                    random_state=random_state,
+                ),
+            ),
+            ("scale", StandardScaler()),
+            (
+                "clf",
+                FocalMLPClassifier(
+                    early_stopping=True,
+                    threshold=0.3,
+                    min_labels=1,
+                    random_state=random_state,
+                ),
+            ),
+        ]
+    )
+    return pipeline.set_params(**params)
+
+
 def _fit(X, y, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipeline = make_genre_pipeline(**{**SMALL, **params})
+        pipeline = _single_network_pipeline(**{**SMALL, **params})
         return GenreClassifier(pipeline=pipeline).fit(X, y)
 
 
@@ -173,7 +215,7 @@ def test_input_gradients_match_finite_differences():
 
 def test_sklearn_mlp_is_supported(corpus):
     X, y = corpus
-    pipeline = make_genre_pipeline(**SMALL).set_params(
+    pipeline = _single_network_pipeline(**SMALL).set_params(
         clf=MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
     )
     with warnings.catch_warnings():
@@ -186,7 +228,9 @@ def test_sklearn_mlp_is_supported(corpus):
 
 def test_threshold_tuners_are_looked_through(corpus):
     X, y = corpus
-    tuner = MultiLabelThresholdTuner(make_genre_pipeline(**SMALL), cv=2, thresholds=9)
+    tuner = MultiLabelThresholdTuner(
+        _single_network_pipeline(**SMALL), cv=2, thresholds=9
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = GenreClassifier(pipeline=tuner).fit(X, y)
@@ -276,3 +320,34 @@ def test_str_and_dict(relu_model):
         explanation.frame["contribution"].iloc[0]
     )
     assert "Horror" in repr(explanation)
+
+
+def test_the_default_ensemble_is_explained_by_occlusion(corpus):
+    X, y = corpus
+    pipeline = make_genre_pipeline(
+        embed__vector_size=16,
+        embed__epochs=5,
+        clf__hidden_layer_sizes=(16,),
+        clf__max_iter=20,
+        n_estimators=2,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GenreClassifier(pipeline=pipeline).fit(X, y)
+    with pytest.raises(NotImplementedError, match="not a Pipeline"):
+        model.explain(TEXT, method="integrated_gradients")
+    text = "a ghost in the grave"
+    explanation = model.explain(text, genre="Horror")
+    assert explanation.method == "occlusion" and explanation.n_steps is None
+    assert set(explanation.frame["word"]) == {"ghost", "in", "the", "grave"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        proba = model.predict_proba([text, "a   in the grave", ""])["Horror"]
+    logit = np.log(proba / (1 - proba)).to_numpy()
+    row = explanation.frame.set_index("word").loc["ghost"]
+    assert row["contribution"] == pytest.approx(logit[0] - logit[1])
+    summary = explanation.summary.loc["Horror"]
+    assert summary["probability"] == pytest.approx(proba.iloc[0])
+    assert summary["baseline_logit"] == pytest.approx(logit[2])
+    assert "leave-one-word-out occlusion" in str(explanation)

@@ -22,12 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skanime._io
 from skanime import (
     FocalMLPClassifier,
     GenreClassifier,
+    SynopsisCleaner,
     TfidfWeightedW2VTransformer,
     make_genre_pipeline,
 )
@@ -85,6 +88,37 @@ def _small_pipeline(**params):
     )
 
 
+def _single_network_pipeline():
+    """clean -> embed -> scale -> clf: one network, its internals reachable."""
+    return Pipeline(
+        [
+            ("clean", SynopsisCleaner(stop_words=None)),
+            (
+                "embed",
+                TfidfWeightedW2VTransformer(
+                    vector_size=8,
+                    epochs=3,
+                    min_count=1,
+                    stop_words="english",
+                    sublinear_tf=True,
+                    random_state=0,
+                ),
+            ),
+            ("scale", StandardScaler()),
+            (
+                "clf",
+                FocalMLPClassifier(
+                    hidden_layer_sizes=(8,),
+                    max_iter=10,
+                    threshold=0.3,
+                    min_labels=1,
+                    random_state=0,
+                ),
+            ),
+        ]
+    )
+
+
 def _fit_quietly(estimator, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -95,6 +129,12 @@ def _fit_quietly(estimator, X, y):
 def fitted():
     docs, Y = _corpus()
     return _fit_quietly(_small_pipeline(), docs, Y)
+
+
+@pytest.fixture(scope="module")
+def fitted_single():
+    docs, Y = _corpus()
+    return _fit_quietly(_single_network_pipeline(), docs, Y)
 
 
 # ------------------------------------------------------------ synopses
@@ -115,9 +155,13 @@ def test_non_string_synopsis_is_rejected_with_its_position(fitted, bad, type_nam
         fitted.predict_proba(series)
 
 
-def test_synopses_without_known_words_fall_back_to_the_min_labels_ranking(fitted):
+def test_synopses_without_known_words_fall_back_to_the_min_labels_ranking(
+    fitted_single,
+):
     empty = ["", "   \n\t ", "zzzq xyzzy", "東京 👻🚀 ¡¿ 1984", "<br/><i></i>"]
-    model = copy.deepcopy(fitted).set_params(clf__threshold=1.0, clf__min_labels=2)
+    model = copy.deepcopy(fitted_single).set_params(
+        clf__threshold=1.0, clf__min_labels=2
+    )
     zero = model["clf"].predict_proba(
         model["scale"].transform(np.zeros((1, 8), dtype=np.float32))
     )[0]
@@ -134,18 +178,25 @@ def test_synopses_without_known_words_fall_back_to_the_min_labels_ranking(fitted
     assert_array_equal(predicted, np.tile(np.isin(np.arange(3), top_two), (5, 1)))
 
 
-def test_one_megabyte_synopsis_with_tags_emoji_and_cjk(fitted):
+def test_one_megabyte_synopsis_with_tags_emoji_and_cjk(fitted_single, fitted):
     unit = "<p>The <b>robot</b> pilot&amp;ship 👻 東京 in space</p><br/>"
     big = unit * (1_000_000 // len(unit) + 1)
     assert len(big) > 1_000_000
 
-    cleaned = fitted["clean"].transform([big, unit])
-    proba = fitted.predict_proba([big, unit])
+    cleaned = fitted_single["clean"].transform([big, unit])
+    proba = fitted_single.predict_proba([big, unit])
 
     assert cleaned[1] == "the robot pilot ship 東京 in space"
     assert cleaned[0] == " ".join([cleaned[1]] * (len(big) // len(unit)))
     # Every word of the unit occurs once, so the weighted mean is the same.
     assert_allclose(proba[0], proba[1], rtol=1e-5)
+
+    # The default ensemble also cleans the megabyte into the repeated unit;
+    # its linear part sees word pairs across units, so only bounds are checked.
+    assert list(fitted.clean_.transform([big, unit])) == list(cleaned)
+    proba = fitted.predict_proba([big, unit])
+    assert proba.shape == (2, 3) and np.isfinite(proba).all()
+    assert ((proba >= 0) & (proba <= 1)).all()
 
 
 def _profile_events(func):
@@ -164,7 +215,15 @@ def _profile_events(func):
     return count
 
 
-def test_work_per_synopsis_grows_linearly_with_its_length(fitted):
+@pytest.mark.parametrize(
+    "model, calls_per_repetition",
+    # The ensemble runs its networks and its word-pair linear model.
+    [("fitted_single", 20), ("fitted", 60)],
+)
+def test_work_per_synopsis_grows_linearly_with_its_length(
+    request, model, calls_per_repetition
+):
+    fitted = request.getfixturevalue(model)
     unit = "<i>Robot</i> pilots &amp; 👻 東京 guard the space colony. (Source: ANN)\n"
     fitted.predict_proba([unit])  # warm caches and lazy imports
     counts = [
@@ -175,7 +234,8 @@ def test_work_per_synopsis_grows_linearly_with_its_length(fitted):
     first_step, second_step = counts[1] - counts[0], counts[2] - counts[1]
     # Linear: doubling the added length doubles the added work.
     assert abs(second_step - 2 * first_step) <= 0.02 * second_step + 20
-    assert first_step <= 20 * 100  # a few calls per repetition at most
+    # A few calls per repetition at most.
+    assert first_step <= calls_per_repetition * 100
 
 
 # ------------------------------------------------------------ targets

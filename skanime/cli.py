@@ -82,7 +82,7 @@ class _Progress:
         isatty = getattr(self.stream, "isatty", None)
         if self.quiet or not (isatty and isatty()):
             return None
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         self._bar = tqdm(total=total, desc=desc, file=self.stream, leave=False)
         return self._bar

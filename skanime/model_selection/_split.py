@@ -7,7 +7,7 @@ import numpy as np
 from iterstrat.ml_stratifiers import IterativeStratification
 from scipy import sparse
 from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
-from sklearn.model_selection._split import _validate_shuffle_split
+from sklearn.model_selection._split import GroupsConsumerMixin, _validate_shuffle_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -370,3 +370,293 @@ class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
             subset = np.empty(n_samples, dtype=int)
             subset[order] = folds
             yield np.flatnonzero(subset == 0), np.flatnonzero(subset == 1)
+
+
+def _check_groups(groups, n_samples, splitter_name):
+    """Return integer group codes (0..n_groups-1) or raise a clear error."""
+    if groups is None:
+        raise ValueError(
+            f"{splitter_name}.split needs groups, one group label per sample "
+            "(for example a franchise id from skanime.datasets.franchise_groups); "
+            "got groups=None. Use MultilabelStratifiedKFold when samples have no "
+            "groups."
+        )
+    groups = check_array(
+        groups,
+        ensure_2d=False,
+        dtype=None,
+        ensure_all_finite=False,
+        input_name="groups",
+    )
+    if groups.ndim != 1:
+        raise ValueError(
+            f"{splitter_name}.split expects groups as a 1-D array of shape "
+            f"(n_samples,); got an array of shape {groups.shape}."
+        )
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X and y have {n_samples} "
+            "samples; pass one group label per sample."
+        )
+    if groups.dtype.kind == "f":
+        missing = np.isnan(groups)
+    elif groups.dtype.kind == "O":
+        missing = np.array(
+            [g is None or (isinstance(g, float) and g != g) for g in groups],
+            dtype=bool,
+        )
+    else:
+        missing = np.zeros(n_samples, dtype=bool)
+    if missing.any():
+        where = np.flatnonzero(missing)
+        raise ValueError(
+            f"groups has {where.size} missing value(s) (None or NaN), first at "
+            f"position(s) {where[:5].tolist()}; give every sample a group label "
+            "(a sample with no known group can get a label of its own)."
+        )
+    if groups.dtype.kind == "O":
+        groups = groups.astype(str)
+    _, codes = np.unique(groups, return_inverse=True)
+    return codes.ravel()
+
+
+def _iterative_group_stratification(counts, sizes, r, rng):
+    """Assign groups to subsets by iterative stratification.
+
+    ``counts`` is the (n_groups, n_labels) matrix of label counts of each group,
+    in processing order, and ``sizes`` the number of samples of each group.
+    With one sample per group this makes exactly the choices, and the random
+    draws, of ``iterstrat.ml_stratifiers.IterativeStratification``.
+    """
+    n_groups = counts.shape[0]
+    n_samples = sizes.sum()
+    folds = np.zeros(n_groups, dtype=int)
+    c_folds = r * n_samples
+    c_folds_labels = np.outer(r, counts.sum(axis=0))
+    todo = np.ones(n_groups, dtype=bool)
+    # Within a label, larger groups go first (a stable order, so that equal
+    # groups keep their order of appearance): they are the hardest to place.
+    while todo.any():
+        num_labels = counts[todo].sum(axis=0)
+        if num_labels.sum() == 0:
+            # Only groups without any label are left: fill the folds that
+            # still want the most samples.
+            left = np.flatnonzero(todo)
+            left = left[np.argsort(-sizes[left], kind="stable")]
+            for g in left:
+                fold = np.flatnonzero(c_folds == c_folds.max())
+                fold = fold[rng.choice(fold.shape[0])] if fold.shape[0] > 1 else fold[0]
+                folds[g] = fold
+                c_folds[fold] -= sizes[g]
+            break
+
+        label = np.flatnonzero(num_labels == num_labels[num_labels > 0].min())
+        label = label[rng.choice(label.shape[0])] if label.shape[0] > 1 else label[0]
+
+        carriers = np.flatnonzero(todo & (counts[:, label] > 0))
+        key = np.lexsort((-sizes[carriers], -counts[carriers, label]))
+        for g in carriers[key]:
+            # The fold that most needs this label; ties go to the fold that
+            # wants the most samples, then at random.
+            need = c_folds_labels[:, label]
+            fold = np.flatnonzero(need == need.max())
+            if fold.shape[0] > 1:
+                wanted = c_folds[fold]
+                best = np.flatnonzero(wanted == wanted.max())
+                if best.shape[0] > 1:
+                    fold = fold[best][rng.choice(best.shape[0])]
+                else:
+                    fold = fold[best[0]]
+            else:
+                fold = fold[0]
+            folds[g] = fold
+            todo[g] = False
+            c_folds_labels[fold] -= counts[g]
+            c_folds[fold] -= sizes[g]
+    return folds
+
+
+class MultilabelStratifiedGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
+    """Multilabel stratified K-fold cross-validator with non-overlapping groups.
+
+    Splits a multilabel data set into ``n_splits`` folds whose per-label
+    proportions stay close to those of the whole set, while keeping every
+    group (for example all the seasons, movies and specials of one franchise)
+    inside a single fold. A model evaluated on these folds is always tested on
+    groups it never saw in training.
+
+    It runs the iterative stratification algorithm of Sechidis et al. (2011)
+    over groups instead of samples: each group is one unit carrying the label
+    counts of its samples. Labels are processed from the rarest to the most
+    frequent; the groups that carry the current label go, largest first, to
+    the fold that still needs the most examples of that label, ties going to
+    the fold that still wants the most samples, then at random. A group is
+    never split. When every group holds one sample, the folds are exactly
+    those of :class:`MultilabelStratifiedKFold` with the same ``n_splits``,
+    ``shuffle`` and ``random_state``.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds. Must be at least 2 and at most the number of groups.
+
+    shuffle : bool, default=False
+        Whether to shuffle the samples (and so the order in which groups of
+        equal size are placed) before building the folds.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling (when ``shuffle=True``) and the random tie-breaking
+        of the algorithm; it is used even when ``shuffle=False``. With
+        ``shuffle=False`` and ``random_state=None``, ties are broken with a
+        fixed seed, so the folds are the same on every call.
+
+    See Also
+    --------
+    MultilabelStratifiedKFold : The same folds without groups.
+    sklearn.model_selection.StratifiedGroupKFold : Groups with 1-D targets.
+    skanime.datasets.franchise_groups : Franchise ids of anime from titles.
+
+    Notes
+    -----
+    Large groups make balance harder: fold sizes and label proportions vary
+    more than without groups, and a label held by fewer groups than there are
+    folds cannot be in every test fold. The splitter prefers label balance
+    over equal fold sizes.
+
+    References
+    ----------
+    .. [1] Sechidis, K., Tsoumakas, G., and Vlahavas, I. (2011). "On the
+       stratification of multi-label data". Machine Learning and Knowledge
+       Discovery in Databases (ECML PKDD 2011), LNCS 6913, pp. 145-158.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime.model_selection import MultilabelStratifiedGroupKFold
+    >>> X = np.zeros((8, 2))
+    >>> y = np.array([[0, 0], [0, 0], [0, 1], [0, 1],
+    ...               [1, 1], [1, 1], [1, 0], [1, 0]])
+    >>> groups = np.array(["a", "a", "b", "b", "c", "d", "e", "e"])
+    >>> cv = MultilabelStratifiedGroupKFold(n_splits=2)
+    >>> for train, test in cv.split(X, y, groups):
+    ...     print("TEST:", test, "groups:", groups[test],
+    ...           "labels:", y[test].sum(axis=0))
+    TEST: [0 1 4 5] groups: ['a' 'a' 'c' 'd'] labels: [2 2]
+    TEST: [2 3 6 7] groups: ['b' 'b' 'e' 'e'] labels: [2 2]
+    """
+
+    _parameter_constraints: dict = {
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {"n_splits": n_splits, "shuffle": shuffle, "random_state": random_state},
+            caller_name=type(self).__name__,
+        )
+        self.n_splits = int(n_splits)
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def split(self, X, y, groups=None):
+        """Generate indices to split data into training and test set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Only its length is used, so
+            ``np.zeros(n_samples)`` works as a placeholder.
+
+        y : {array-like, sparse matrix} of shape (n_samples, n_labels)
+            Label indicator matrix to stratify on.
+
+        groups : array-like of shape (n_samples,)
+            Group label of each sample (any hashable values: ints or
+            strings). Samples of one group are always in the same fold.
+            Required.
+
+        Yields
+        ------
+        train : ndarray
+            The training set indices for that split.
+
+        test : ndarray
+            The testing set indices for that split.
+        """
+        name = type(self).__name__
+        n_samples = _num_samples(X)
+        labels = _check_multilabel_target(y, name)
+        if labels.shape[0] != n_samples:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {n_samples} and "
+                f"{labels.shape[0]}."
+            )
+        codes = _check_groups(groups, n_samples, name)
+        n_groups = codes.max() + 1 if n_samples else 0
+        if self.n_splits > n_groups:
+            raise ValueError(
+                f"Cannot have number of splits n_splits={self.n_splits} greater "
+                f"than the number of groups: n_groups={n_groups}. Lower n_splits "
+                "or use finer groups."
+            )
+        return super().split(X, labels, groups=codes)
+
+    def _iter_test_masks(self, X, y=None, groups=None):
+        seed = self.random_state
+        if seed is None and not self.shuffle:
+            seed = _UNSHUFFLED_SEED
+        rng = check_random_state(seed)
+
+        n_samples = y.shape[0]
+        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        # Groups are numbered by first appearance in the (shuffled) order.
+        _, first, inverse = np.unique(
+            groups[order], return_index=True, return_inverse=True
+        )
+        rank = np.empty_like(first)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+        unit = rank[inverse.ravel()]  # group of each sample of `order`
+        n_groups = first.size
+        counts = np.zeros((n_groups, y.shape[1]), dtype=np.int64)
+        np.add.at(counts, unit, y[order].astype(np.int64))
+        sizes = np.bincount(unit, minlength=n_groups)
+
+        ratios = np.full(self.n_splits, 1.0 / self.n_splits)
+        group_folds = _iterative_group_stratification(counts, sizes, ratios, rng)
+        test_folds = np.empty(n_samples, dtype=int)
+        test_folds[order] = group_folds[unit]
+        empty = np.setdiff1d(np.arange(self.n_splits), test_folds)
+        if empty.size:
+            warnings.warn(
+                f"{type(self).__name__} left test fold(s) {empty.tolist()} empty: "
+                f"the {n_groups} groups cannot fill {self.n_splits} folds. Lower "
+                "n_splits or use finer groups.",
+                UserWarning,
+                stacklevel=3,
+            )
+        for fold in range(self.n_splits):
+            yield test_folds == fold
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of splitting iterations of the cross-validator.
+
+        Parameters
+        ----------
+        X : object
+            Always ignored, exists for API compatibility.
+
+        y : object
+            Always ignored, exists for API compatibility.
+
+        groups : object
+            Always ignored, exists for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+            Number of folds.
+        """
+        return self.n_splits

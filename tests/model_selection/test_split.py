@@ -15,6 +15,7 @@ from sklearn.model_selection import (
 from sklearn.neighbors import KNeighborsClassifier
 
 from skanime.model_selection import (
+    MultilabelStratifiedGroupKFold,
     MultilabelStratifiedKFold,
     MultilabelStratifiedShuffleSplit,
 )
@@ -299,3 +300,235 @@ def test_shuffle_split_disjoint_property(problem, test_size):
         assert np.unique(train).size == train.size
         assert np.unique(test).size == test.size
         assert train.size + test.size == len(y)
+
+
+# --- MultilabelStratifiedGroupKFold ------------------------------------------
+
+
+def make_grouped(n_groups=120, seed=0):
+    """Imbalanced multilabel targets where members of a group share labels."""
+    rng = np.random.RandomState(seed)
+    sizes = rng.geometric(0.45, size=n_groups)  # many singletons, some big groups
+    groups = np.repeat(np.arange(n_groups), sizes)
+    base = rng.rand(n_groups, PREVALENCE.size) < PREVALENCE
+    noise = rng.rand(groups.size, PREVALENCE.size) < 0.02
+    y = (base[groups] ^ noise).astype(int)
+    order = rng.permutation(groups.size)  # groups are not contiguous
+    return np.zeros((groups.size, 2)), y[order], groups[order]
+
+
+@st.composite
+def grouped_problems(draw):
+    n_splits = draw(st.integers(2, 5))
+    n_groups = draw(st.integers(n_splits, 25))
+    n_samples = draw(st.integers(n_groups, 60))
+    n_labels = draw(st.integers(2, 6))
+    # every group appears at least once, the rest of the samples anywhere
+    extra = draw(
+        arrays(np.int64, n_samples - n_groups, elements=st.integers(0, n_groups - 1))
+    )
+    groups = np.concatenate([np.arange(n_groups), extra])
+    groups = groups[draw(st.permutations(list(range(n_samples))))]
+    y = draw(arrays(np.int8, (n_samples, n_labels), elements=st.integers(0, 1)))
+    seed = draw(st.integers(0, 1000))
+    shuffle = draw(st.booleans())
+    return y, groups, n_splits, seed, shuffle
+
+
+@settings(max_examples=80, deadline=None)
+@given(grouped_problems())
+def test_group_kfold_partition_property(problem):
+    y, groups, n_splits, seed, shuffle = problem
+    X = np.zeros((len(y), 1))
+    cv = MultilabelStratifiedGroupKFold(n_splits, shuffle=shuffle, random_state=seed)
+    splits = list(cv.split(X, y, groups))
+    assert len(splits) == n_splits
+    tests = np.concatenate([test for _, test in splits])
+    # every sample is in exactly one test fold
+    np.testing.assert_array_equal(np.sort(tests), np.arange(len(y)))
+    seen = {}
+    for fold, (train, test) in enumerate(splits):
+        np.testing.assert_array_equal(
+            np.sort(np.concatenate([train, test])), np.arange(len(y))
+        )
+        # no group on both sides, and no group in two test folds
+        assert np.intersect1d(groups[train], groups[test]).size == 0
+        for g in np.unique(groups[test]):
+            assert seen.setdefault(g, fold) == fold
+
+
+@settings(max_examples=60, deadline=None)
+@given(multilabel_problems())
+def test_group_kfold_equals_kfold_on_singleton_groups(problem):
+    y, n_splits, seed, shuffle = problem
+    X = np.zeros((len(y), 1))
+    # group labels in another order than the samples, and not 0..n-1
+    groups = 1000 - 3 * np.arange(len(y))
+    for random_state in (seed, None) if not shuffle else (seed,):
+        plain = MultilabelStratifiedKFold(
+            n_splits, shuffle=shuffle, random_state=random_state
+        )
+        grouped = MultilabelStratifiedGroupKFold(
+            n_splits, shuffle=shuffle, random_state=random_state
+        )
+        expected = [test.tolist() for _, test in plain.split(X, y)]
+        got = [test.tolist() for _, test in grouped.split(X, y, groups)]
+        assert got == expected
+
+
+def test_group_kfold_singleton_proportions_match_kfold():
+    X, y = make_imbalanced(n_samples=400)
+    groups = np.arange(len(y))
+    plain = MultilabelStratifiedKFold(5, shuffle=True, random_state=1)
+    grouped = MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=1)
+    expected = np.array([y[test].mean(axis=0) for _, test in plain.split(X, y)])
+    got = np.array([y[test].mean(axis=0) for _, test in grouped.split(X, y, groups)])
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_group_kfold_stratifies_better_than_group_kfold():
+    from sklearn.model_selection import GroupKFold
+
+    X, y, groups = make_grouped()
+    whole = y.mean(axis=0)
+
+    def deviation(splits):
+        return np.mean([np.abs(y[test].mean(axis=0) - whole) for _, test in splits])
+
+    ours = np.mean(
+        [
+            deviation(
+                MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=s).split(
+                    X, y, groups
+                )
+            )
+            for s in range(5)
+        ]
+    )
+    plain = np.mean(
+        [
+            deviation(GroupKFold(5, shuffle=True, random_state=s).split(X, y, groups))
+            for s in range(5)
+        ]
+    )
+    assert ours < 0.7 * plain
+    # folds stay reasonably even in size
+    sizes = [
+        test.size
+        for _, test in MultilabelStratifiedGroupKFold(
+            5, shuffle=True, random_state=0
+        ).split(X, y, groups)
+    ]
+    assert max(sizes) < 1.5 * len(y) / 5
+
+
+def test_group_kfold_reproducible_and_deterministic():
+    X, y, groups = make_grouped()
+    a = MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=3)
+    b = MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=3)
+    assert _group_folds(a, X, y, groups) == _group_folds(b, X, y, groups)
+    c = MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=4)
+    assert _group_folds(a, X, y, groups) != _group_folds(c, X, y, groups)
+    d = MultilabelStratifiedGroupKFold(5)
+    assert _group_folds(d, X, y, groups) == _group_folds(d, X, y, groups)
+
+
+def _group_folds(cv, X, y, groups):
+    return [test.tolist() for _, test in cv.split(X, y, groups)]
+
+
+def test_group_kfold_string_groups_same_as_codes():
+    X, y, groups = make_grouped()
+    names = np.array([f"franchise-{g}" for g in groups], dtype=object)
+    cv = MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=0)
+    assert _group_folds(cv, X, y, names) == _group_folds(cv, X, y, groups)
+
+
+def test_group_kfold_requires_groups():
+    X, y = make_imbalanced(n_samples=20)
+    cv = MultilabelStratifiedGroupKFold(3)
+    with pytest.raises(ValueError, match="needs groups.*got groups=None"):
+        next(cv.split(X, y))
+
+
+def test_group_kfold_rejects_missing_group_values():
+    X, y = make_imbalanced(n_samples=20)
+    groups = np.arange(20, dtype=float)
+    groups[[4, 7]] = np.nan
+    cv = MultilabelStratifiedGroupKFold(3)
+    with pytest.raises(ValueError, match=r"2 missing value\(s\).*\[4, 7\]"):
+        next(cv.split(X, y, groups))
+    groups = np.array(["a"] * 10 + [None] + ["b"] * 9, dtype=object)
+    with pytest.raises(ValueError, match=r"1 missing value\(s\).*\[10\]"):
+        next(cv.split(X, y, groups))
+
+
+def test_group_kfold_length_mismatch():
+    X, y = make_imbalanced(n_samples=20)
+    cv = MultilabelStratifiedGroupKFold(3)
+    with pytest.raises(ValueError, match="groups has 19 entries but X and y have 20"):
+        next(cv.split(X, y, np.arange(19)))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: 20 and 19"):
+        next(cv.split(X, y[:19], np.arange(20)))
+
+
+def test_group_kfold_fewer_groups_than_folds():
+    X, y = make_imbalanced(n_samples=20)
+    cv = MultilabelStratifiedGroupKFold(5)
+    with pytest.raises(
+        ValueError, match="n_splits=5 greater than the number of groups: n_groups=4"
+    ):
+        next(cv.split(X, y, np.arange(20) % 4))
+
+
+def test_group_kfold_rejects_non_multilabel_y():
+    X = np.zeros((10, 1))
+    cv = MultilabelStratifiedGroupKFold(2)
+    with pytest.raises(
+        ValueError, match="Supported target type is: multilabel-indicator. Got 'binary'"
+    ):
+        next(cv.split(X, np.arange(10) % 2, np.arange(10)))
+
+
+@pytest.mark.parametrize(
+    "params, msg",
+    [
+        ({"n_splits": 1}, "n_splits"),
+        ({"shuffle": "yes"}, "shuffle"),
+        ({"random_state": "x"}, "random_state"),
+    ],
+)
+def test_group_kfold_parameter_validation(params, msg):
+    with pytest.raises(ValueError, match=msg):
+        MultilabelStratifiedGroupKFold(**params)
+
+
+def test_group_kfold_in_cross_val_score_with_routing():
+    from sklearn import config_context
+
+    X, y, groups = make_grouped(n_groups=60)
+    X = np.random.RandomState(0).normal(size=(len(y), 3))
+    cv = MultilabelStratifiedGroupKFold(3, shuffle=True, random_state=0)
+    assert cv.get_n_splits() == 3
+    assert "MultilabelStratifiedGroupKFold(n_splits=3" in repr(cv)
+    est = KNeighborsClassifier(n_neighbors=3)
+    scores = cross_val_score(est, X, y, groups=groups, cv=cv)
+    assert scores.shape == (3,)
+    with config_context(enable_metadata_routing=True):
+        routed = cross_val_score(est, X, y, cv=cv, params={"groups": groups})
+    np.testing.assert_allclose(routed, scores)
+
+
+def test_group_kfold_fast_on_dataset_scale():
+    import time
+
+    rng = np.random.RandomState(0)
+    n_samples, n_labels = 9500, 43
+    prevalence = np.r_[0.36, 0.28, rng.uniform(0.002, 0.15, n_labels - 2)]
+    y = (rng.rand(n_samples, n_labels) < prevalence).astype(int)
+    groups = rng.zipf(1.6, size=n_samples) * 7919 % 6000  # skewed, ~4k groups
+    cv = MultilabelStratifiedGroupKFold(5, shuffle=True, random_state=0)
+    start = time.perf_counter()
+    splits = list(cv.split(np.zeros(n_samples), y, groups))
+    assert time.perf_counter() - start < 1.0
+    assert len(splits) == 5

@@ -87,6 +87,13 @@ class _Progress:
         self._bar = tqdm(total=total, desc=desc, file=self.stream, leave=False)
         return self._bar
 
+    def result(self, text):
+        """Print ``text`` on stdout, above the bar when one is drawn."""
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stdout)
+        else:
+            print(text, flush=True)
+
     def close_bar(self):
         if self._bar is not None:
             self._bar.close()
@@ -460,8 +467,12 @@ def _save_model(model, path, progress):
             raise UsageError(f"cannot write {path}: {_one_line(exc)}") from None
 
 
-def _cross_validate(X, Y, params, seed, n_splits, progress):
-    """Out-of-fold predictions and probabilities of the default pipeline."""
+def _cross_validate(X, Y, params, seed, n_splits, progress, on_first_fold=None):
+    """Out-of-fold predictions and probabilities of the default pipeline.
+
+    ``on_first_fold(test, Y_pred, Y_score, seconds, train_size)`` is called as
+    soon as the first fold is done, with that fold's held-out predictions.
+    """
     from sklearn.base import clone
 
     from .model_selection import MultilabelStratifiedKFold
@@ -489,19 +500,63 @@ def _cross_validate(X, Y, params, seed, n_splits, progress):
             )
             if bar is not None:
                 bar.update()
+            if i == 1 and on_first_fold is not None:
+                on_first_fold(
+                    test,
+                    Y_pred[test],
+                    Y_score[test],
+                    time.perf_counter() - started,
+                    len(train),
+                )
     finally:
         progress.close_bar()
     return Y_pred, Y_score
 
 
-def _report(X, Y, names, args, progress, *, output_dict=False):
+def _first_fold_printer(Y, names, n_splits, progress):
+    """Print the first fold's held-out scores and the time the rest will take."""
     from .metrics import multilabel_report
 
+    def show(test, Y_pred, Y_score, seconds, train_size):
+        summary = multilabel_report(
+            Y[test],
+            Y_pred,
+            Y_score,
+            target_names=[str(n) for n in names],
+            output_dict=True,
+        )["summary"]
+        # Fitting time grows about linearly with the number of anime.
+        final = seconds * len(Y) / max(train_size, 1)
+        left = seconds * (n_splits - 1) + final
+        progress.result(
+            f"First fold (held out {len(test)} of {len(Y)} anime, trained in "
+            f"{seconds:.0f} s): micro-F1 {summary['f1_micro']:.3f}, macro-F1 "
+            f"{summary['f1_macro']:.3f}, precision@1 "
+            f"{summary['precision_at_1']:.3f}\n"
+            f"  estimated time left: about {_duration(left)} ({n_splits - 1} more "
+            "folds, then training on all anime)\n"
+        )
+
+    return show
+
+
+def _duration(seconds):
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+def _report(X, Y, names, args, progress, *, output_dict=False, first_fold=False):
+    from .metrics import multilabel_report
+
+    on_first_fold = (
+        _first_fold_printer(Y, names, args.cv, progress) if first_fold else None
+    )
     with progress.stage(
         f"{args.cv}-fold cross-validation on {len(X)} anime", "cross-validation"
     ):
         Y_pred, Y_score = _cross_validate(
-            X, Y, args.param, args.seed, args.cv, progress
+            X, Y, args.param, args.seed, args.cv, progress, on_first_fold
         )
     return multilabel_report(
         Y,
@@ -666,7 +721,7 @@ def _cmd_demo(args, progress):
     X, Y, names = _subset(bunch, args.subset, args.seed, progress)
 
     if args.cv:
-        report = _report(X, Y, names, args, progress)
+        report = _report(X, Y, names, args, progress, first_fold=True)
         print(f"Cross-validated genre prediction ({args.cv} folds, {len(X)} anime)")
         print(report)
         print()

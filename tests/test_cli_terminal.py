@@ -113,3 +113,32 @@ def test_evaluate_without_a_terminal_has_no_bar(small_csv):
     assert "%|" not in completed.stderr
     assert "fold 2/2" in completed.stderr
     assert "micro avg" in completed.stdout
+def test_demo_on_a_terminal_prints_the_first_fold_early(data_home):
+    args = ["demo", "--cv", "2", *SMALL]
+    returncode, screen = _run_on_terminal(
+        args, _env(SKANIME_DATA_HOME=str(data_home))
+    )
+    assert returncode == 0, screen
+    assert "Traceback" not in screen
+    assert "%|" in screen, screen
+    first = screen.index("First fold (held out")
+    assert "estimated time left" in screen[first:]
+    assert first < screen.index("Cross-validated genre prediction (2 folds")
+    assert "predicted genres:" in screen
+
+
+def test_demo_without_a_terminal_has_no_bar(data_home):
+    completed = subprocess.run(
+        [sys.executable, "-m", "skanime", "demo", "--cv", "2", *SMALL],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=_env(SKANIME_DATA_HOME=str(data_home)),
+        timeout=TIMEOUT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "%|" not in completed.stderr
+    assert "fold 1/2" in completed.stderr
+    assert "First fold (held out" in completed.stdout
+    assert "predicted genres:" in completed.stdout

@@ -3,6 +3,7 @@
 from ._build import BuildReport, build_dataset
 from ._cleaning import DEFAULT_BAN_PATTERNS, SEED_BAN_PATTERNS, clean_anime_frame
 from ._fetch import DEFAULT_URL, fetch_mal_anime, get_data_home
+from ._franchise import franchise_groups, franchise_key
 from ._loaders import DataFormatError, load_anime
 from ._mal_page import AnimeRecord, ParseError, parse_mal_page
 from ._taxonomy import (
@@ -34,6 +35,8 @@ __all__ = [
     "build_dataset",
     "clean_anime_frame",
     "fetch_mal_anime",
+    "franchise_groups",
+    "franchise_key",
     "get_data_home",
     "load_anime",
     "load_word_vectors",

@@ -17,6 +17,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ._franchise import franchise_groups
 from ._taxonomy import map_genres
 
 __all__ = ["DataFormatError", "load_anime"]
@@ -521,7 +522,9 @@ def load_anime(
         frame : pandas.DataFrame
             One row per anime kept, columns ``mal_id`` (int64), ``name``,
             ``type`` (None when the format has no type), ``genres`` (list of
-            str) and ``synopsis``, in file order.
+            str), ``synopsis`` and ``franchise`` (int64 franchise id from
+            the titles, see :func:`~skanime.datasets.franchise_groups`), in
+            file order.
         data : ndarray of str, dtype=object, shape (n_anime,)
             The synopses, unprocessed.
         target : ndarray of int, shape (n_anime, n_genres)
@@ -613,6 +616,7 @@ def load_anime(
             },
         }
     )
+    frame["franchise"] = franchise_groups(frame["name"].tolist())
     dropped_frame = pd.DataFrame(
         {
             "line": pd.Series([d[0] for d in dropped], dtype=np.int64),
@@ -633,7 +637,8 @@ def load_anime(
         f"MyAnimeList anime read from {os.fspath(path)} ({fmt}).\n"
         f"{len(frame)} anime, {len(binarizer.classes_)} genre labels from "
         f"{', '.join(families)}; {len(dropped)} rows dropped ({dropped_text}).\n"
-        "frame columns: mal_id, name, type, genres (list of str), synopsis."
+        "frame columns: mal_id, name, type, genres (list of str), synopsis, "
+        "franchise (franchise id from the titles)."
     )
     return Bunch(
         frame=frame,

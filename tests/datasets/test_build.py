@@ -158,6 +158,7 @@ def test_build_round_trip_with_load_anime(pages_dir, tmp_path):
             "type": pd.Series([r.type for r in records], dtype=object),
             "genres": pd.Series([r.all_labels() for r in records], dtype=object),
             "synopsis": pd.Series([r.synopsis for r in records], dtype=object),
+            "franchise": pd.Series([0, 1], dtype="int64"),
         }
     )
     pd.testing.assert_frame_equal(loaded.frame, expected)

@@ -14,8 +14,16 @@ SEED_KEPT_IDS = [1, 5, 6, 7, 8, 15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27]
 
 def _check_bunch_consistency(bunch):
     frame = bunch.frame
-    assert list(frame.columns) == ["mal_id", "name", "type", "genres", "synopsis"]
+    assert list(frame.columns) == [
+        "mal_id",
+        "name",
+        "type",
+        "genres",
+        "synopsis",
+        "franchise",
+    ]
     assert frame["mal_id"].dtype == np.int64
+    assert frame["franchise"].dtype == np.int64
     assert bunch.data.tolist() == frame["synopsis"].tolist()
     assert list(bunch.target_names) == sorted(bunch.target_names)
     assert bunch.target.shape == (len(frame), len(bunch.target_names))

@@ -13,8 +13,7 @@ from ._persistence import (
 )
 from ._pipeline import GenreClassifier, make_genre_pipeline
 from ._text import SynopsisCleaner
-
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 __all__ = [
     "EmbeddingBagClassifier",

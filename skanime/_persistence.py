@@ -17,6 +17,7 @@ names any other type, and lists the offending types in the error.
 """
 
 import io
+import json
 import os
 import warnings
 import zipfile
@@ -24,11 +25,10 @@ import zlib
 
 import sklearn
 import skops.io as sio
-from sklearn.base import BaseEstimator
 from sklearn.exceptions import InconsistentVersionWarning
-from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
 
 from ._io import atomic_write
+from ._version import __version__
 
 __all__ = [
     "ModelFileError",
@@ -42,10 +42,37 @@ __all__ = [
 _FORMAT = "skanime-model"
 _FORMAT_VERSION = 1
 
-# Types outside skanime and outside skops's default allow list (scikit-learn,
-# numpy, scipy and Python builtins) that a default GenreClassifier holds.
-# The embedding stores its gensim KeyedVectors as plain arrays, so none.
-_EXTRA_TRUSTED = ()
+#: The skanime classes a model file may hold: every estimator and
+#: cross-validation splitter the package defines. Add a new estimator here
+#: (tests/test_persistence.py finds the package's estimators from the code and
+#: fails when one is missing, or when this list names anything else).
+SKANIME_TRUSTED_TYPES = (
+    "skanime._embedding.TfidfWeightedW2VTransformer",
+    "skanime._fasttext.EmbeddingBagClassifier",
+    "skanime._focal_mlp.FocalMLPClassifier",
+    "skanime._pipeline.GenreClassifier",
+    "skanime._text.SynopsisCleaner",
+    "skanime.model_selection._split.MultilabelStratifiedKFold",
+    "skanime.model_selection._split.MultilabelStratifiedShuffleSplit",
+    "skanime.model_selection._threshold.MultiLabelThresholdTuner",
+)
+
+#: Types outside skanime and outside skops's default allow list (scikit-learn,
+#: numpy, scipy and Python builtins) that skanime's estimators hold once
+#: fitted. The embedding stores its gensim KeyedVectors as plain arrays, so
+#: there are none.
+EXTRA_TRUSTED_TYPES = ()
+
+#: Limits on a model file, checked before anything is decompressed or built:
+#: the file's size, the total size of its members once decompressed (at most
+#: ``MAX_MODEL_COMPRESSION_RATIO`` times the file's size beyond the first
+#: ``_RATIO_FREE_BYTES``, so a small file cannot expand to gigabytes), and the
+#: number of members. A default model trained on MAL-2021 is far below each.
+MAX_MODEL_FILE_BYTES = 1 << 30
+MAX_MODEL_UNCOMPRESSED_BYTES = 2 << 30
+MAX_MODEL_COMPRESSION_RATIO = 100
+MAX_MODEL_MEMBERS = 20_000
+_RATIO_FREE_BYTES = 64 << 20
 
 _PICKLE_HINT = (
     "skanime reads only skops model files written by skanime.save_model; pickle "
@@ -87,33 +114,7 @@ class ModelVersionWarning(UserWarning):
 
 
 def _current_versions():
-    import skanime
-
-    return {"skanime": skanime.__version__, "scikit-learn": sklearn.__version__}
-
-
-def _skanime_estimator_types():
-    """Names of the estimators and splitters defined in skanime's modules."""
-    import skanime
-
-    modules = [skanime]
-    for name in ("datasets", "metrics", "model_selection"):
-        module = getattr(skanime, name, None)
-        if module is not None:
-            modules.append(module)
-    names = set()
-    for module in modules:
-        for attr in getattr(module, "__all__", dir(module)):
-            obj = getattr(module, attr, None)
-            if (
-                isinstance(obj, type)
-                and issubclass(
-                    obj, (BaseEstimator, BaseCrossValidator, BaseShuffleSplit)
-                )
-                and obj.__module__.split(".")[0] == "skanime"
-            ):
-                names.add(f"{obj.__module__}.{obj.__qualname__}")
-    return names
+    return {"skanime": __version__, "scikit-learn": sklearn.__version__}
 
 
 def trusted_types():
@@ -121,7 +122,7 @@ def trusted_types():
 
     skops itself trusts scikit-learn estimators, numpy and scipy types and
     Python builtins. skanime adds its own estimators and cross-validation
-    splitters.
+    splitters, listed explicitly in ``SKANIME_TRUSTED_TYPES``.
 
     Returns
     -------
@@ -134,7 +135,7 @@ def trusted_types():
     >>> "skanime._pipeline.GenreClassifier" in trusted_types()
     True
     """
-    return sorted(_skanime_estimator_types() | set(_EXTRA_TRUSTED))
+    return sorted(set(SKANIME_TRUSTED_TYPES) | set(EXTRA_TRUSTED_TYPES))
 
 
 def save_model(model, path):
@@ -204,7 +205,62 @@ def _one_line(exc):
     return text or type(exc).__name__
 
 
-def _read_schema_types(data, path):
+def _mib(n_bytes):
+    return f"{n_bytes / (1 << 20):,.1f} MiB"
+
+
+def _check_archive(archive, path, file_size, limits):
+    """Refuse an archive whose members would take too much to read."""
+    max_uncompressed, max_members = limits
+    members = archive.infolist()
+    if len(members) > max_members:
+        raise ModelFileError(
+            f"Cannot load {path}: it holds {len(members):,} archive members, more "
+            f"than the {max_members:,} a skanime model file may have. It is not a "
+            "model written by skanime.save_model; refusing to read it."
+        )
+    total = sum(member.file_size for member in members)
+    allowed = min(
+        max_uncompressed,
+        _RATIO_FREE_BYTES + MAX_MODEL_COMPRESSION_RATIO * file_size,
+    )
+    if total > allowed:
+        raise ModelFileError(
+            f"Cannot load {path}: its members expand to {_mib(total)} from a "
+            f"{_mib(file_size)} file, more than the {_mib(allowed)} allowed (at "
+            f"most {_mib(max_uncompressed)}, and {MAX_MODEL_COMPRESSION_RATIO} "
+            f"times the file size beyond the first {_mib(_RATIO_FREE_BYTES)}). "
+            "Refusing to decompress it; pass a larger max_uncompressed_bytes to "
+            "load_model only if you trust the file."
+        )
+
+
+def _check_protocol(archive, path):
+    """Refuse a file written by a newer skops, before skops reads it."""
+    try:
+        schema = json.loads(archive.read("schema.json"))
+    except (ValueError, RecursionError) as exc:
+        raise _damaged(path, exc) from exc
+    protocol = schema.get("protocol") if isinstance(schema, dict) else None
+    supported = sio._protocol.PROTOCOL
+    if isinstance(protocol, int) and protocol > supported:
+        saved_by = schema.get("_skops_version", "a newer version")
+        raise ModelFileError(
+            f"Cannot load {path}: it was written by skops {saved_by} with file "
+            f"protocol {protocol}, newer than the installed skops "
+            f"{_skops_version()} reads (up to protocol {supported}). Upgrade "
+            "skops (pip install -U skops) or save the model again with the "
+            "installed versions."
+        )
+
+
+def _skops_version():
+    import skops
+
+    return skops.__version__
+
+
+def _read_schema_types(data, path, limits):
     """Untrusted types of a skops archive, or a clear error if it is not one."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         if data[:1] == b"\x80" or data[:2] in (b"(d", b"(l", b"}q", b"]q"):
@@ -216,11 +272,13 @@ def _read_schema_types(data, path):
         raise ModelFileError(f"Cannot load {path}: {kind}. {_PICKLE_HINT}")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_archive(archive, path, len(data), limits)
             if "schema.json" not in archive.namelist():
                 raise ModelFileError(
                     f"Cannot load {path}: it is a zip archive but not a skops model "
                     f"file (no schema.json). {_PICKLE_HINT}"
                 )
+            _check_protocol(archive, path)
         return sio.get_untrusted_types(data=data)
     except ModelFileError:
         raise
@@ -236,7 +294,13 @@ def _damaged(path, exc):
     )
 
 
-def load_model(path, *, trusted=None):
+def load_model(
+    path,
+    *,
+    trusted=None,
+    max_file_bytes=MAX_MODEL_FILE_BYTES,
+    max_uncompressed_bytes=MAX_MODEL_UNCOMPRESSED_BYTES,
+):
     """Load a model saved with :func:`save_model`, refusing untrusted types.
 
     The file is checked before any object is built: every type it names must
@@ -253,6 +317,14 @@ def load_model(path, *, trusted=None):
     trusted : sequence of str or None, default=None
         Extra fully qualified type names to accept (for models holding your
         own estimators). Only list types whose code you have reviewed.
+    max_file_bytes : int, default=1 GiB
+        Largest file read; a larger one is refused before it is read.
+    max_uncompressed_bytes : int, default=2 GiB
+        Largest total size of the archive's members once decompressed. The
+        total is also limited to 100 times the file's size beyond the first
+        64 MiB, so a small file cannot expand to gigabytes. An archive with
+        more than 20,000 members is refused too. These limits are checked
+        from the archive's directory, before anything is decompressed.
 
     Returns
     -------
@@ -267,7 +339,8 @@ def load_model(path, *, trusted=None):
         If the file holds types that are not trusted; its
         ``untrusted_types`` lists them.
     ModelFileError
-        If the file is not a skanime model file, or is damaged.
+        If the file is not a skanime model file, is damaged, exceeds a size
+        limit, or was written by a newer skops or skanime file format.
 
     Warns
     -----
@@ -295,9 +368,16 @@ def load_model(path, *, trusted=None):
         )
     path = os.fspath(path)
     with open(path, "rb") as f:
-        data = f.read()
+        size = os.fstat(f.fileno()).st_size
+        if size > max_file_bytes:
+            raise ModelFileError(
+                f"Cannot load {path}: the file has {_mib(size)}, more than the "
+                f"{_mib(max_file_bytes)} a model file may have. Pass a larger "
+                "max_file_bytes to load_model only if you trust the file."
+            )
+        data = f.read(max_file_bytes + 1)
     allowed = set(trusted_types()) | set(trusted or ())
-    found = _read_schema_types(data, path)
+    found = _read_schema_types(data, path, (max_uncompressed_bytes, MAX_MODEL_MEMBERS))
     refused = sorted(set(found) - allowed)
     if refused:
         raise UntrustedModelError(
@@ -312,7 +392,7 @@ def load_model(path, *, trusted=None):
             # The versions recorded by save_model are compared below, once.
             warnings.simplefilter("ignore", InconsistentVersionWarning)
             payload = sio.loads(data, trusted=sorted(set(found)))
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, RecursionError) as exc:
         raise _damaged(path, exc) from exc
     except Exception as exc:
         raise ModelFileError(

@@ -193,7 +193,7 @@ def test_missing_file_raises_file_not_found(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "module, name", [(skanime, "skanime"), (sklearn, "scikit-learn")]
+    "module, name", [(skanime._persistence, "skanime"), (sklearn, "scikit-learn")]
 )
 def test_version_change_warns(fitted, tmp_path, monkeypatch, module, name):
     path = tmp_path / "old.skops"
@@ -235,3 +235,145 @@ def test_threshold_tuner_and_splitter_are_trusted(corpus, tmp_path):
         loaded.pipeline_.thresholds_, model.pipeline_.thresholds_
     )
     assert loaded.predict(X) == model.predict(X)
+
+
+# ------------------------------------------------- the trusted list, from code
+def _package_estimator_types():
+    """Every estimator and splitter class defined in skanime's modules."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
+
+    bases = (BaseEstimator, BaseCrossValidator, BaseShuffleSplit)
+    found = set()
+    for info in pkgutil.walk_packages(skanime.__path__, "skanime."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, bases)
+                and obj.__module__ == info.name
+            ):
+                found.add(f"{obj.__module__}.{obj.__qualname__}")
+    return found
+
+
+def test_trusted_list_is_exactly_the_package_estimators():
+    from skanime._persistence import EXTRA_TRUSTED_TYPES, SKANIME_TRUSTED_TYPES
+
+    package = _package_estimator_types()
+    assert "skanime._pipeline.GenreClassifier" in package
+    missing = package - set(SKANIME_TRUSTED_TYPES)
+    assert not missing, f"add these estimators to SKANIME_TRUSTED_TYPES: {missing}"
+    extra = set(SKANIME_TRUSTED_TYPES) - package
+    assert not extra, f"SKANIME_TRUSTED_TYPES names non-estimators: {extra}"
+    assert set(trusted_types()) == package | set(EXTRA_TRUSTED_TYPES)
+
+
+def test_every_type_held_by_fitted_package_models_is_trusted(model_file, tmp_path):
+    """The default model and its parts hold only skops-default or listed types."""
+    from skanime._persistence import EXTRA_TRUSTED_TYPES
+
+    found = set(sio.get_untrusted_types(file=model_file))
+    outside_skanime = {name for name in found if not name.startswith("skanime.")}
+    assert outside_skanime <= set(EXTRA_TRUSTED_TYPES)
+    assert {name for name in found if name.startswith("skanime.")} <= set(
+        _package_estimator_types()
+    )
+    # Nothing listed beyond the package's own classes is unused.
+    assert set(EXTRA_TRUSTED_TYPES) <= found
+
+
+def test_persistence_does_not_import_the_package_itself():
+    import ast
+    from pathlib import Path
+
+    for path in Path(skanime.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.ImportFrom) and node.module is None:
+                names = ["." * node.level]
+            assert "skanime" not in names, f"{path} imports the package skanime"
+            if path.name != "__init__.py" and path.parent.name == "skanime":
+                assert names != ["."], f"{path} imports the package itself"
+
+
+# -------------------------------------------------------- bounds and protocol
+def _rewrite_archive(src, dst, change):
+    """Copy the zip ``src`` to ``dst``, letting ``change(name, data)`` edit it."""
+    with (
+        zipfile.ZipFile(src) as zin,
+        zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for name in zin.namelist():
+            data = change(name, zin.read(name))
+            if data is not None:
+                zout.writestr(name, data)
+        extra = change(None, None)
+        for name, data in extra or ():
+            zout.writestr(name, data)
+
+
+def test_a_padded_model_file_is_refused_before_decompressing(
+    model_file, tmp_path, monkeypatch
+):
+    from skanime import _persistence
+
+    # Keep the test small: no allowance beyond 100 times the file size.
+    monkeypatch.setattr(_persistence, "_RATIO_FREE_BYTES", 0)
+    padded = tmp_path / "padded.skops"
+    size = os.path.getsize(model_file)
+    pad = b"\0" * (200 * size)
+    _rewrite_archive(
+        model_file,
+        padded,
+        lambda name, data: [("padding.npy", pad)] if name is None else data,
+    )
+    assert os.path.getsize(padded) < size + 1_000_000
+    with pytest.raises(ModelFileError, match=r"expand to .* allowed"):
+        load_model(padded)
+
+
+def test_a_model_file_over_the_size_limit_is_refused_unread(model_file):
+    size = os.path.getsize(model_file)
+    with pytest.raises(ModelFileError, match="more than the"):
+        load_model(model_file, max_file_bytes=size - 1)
+    with pytest.raises(ModelFileError, match="members expand to"):
+        load_model(model_file, max_uncompressed_bytes=1000)
+
+
+def test_too_many_members_are_refused(model_file, tmp_path, monkeypatch):
+    from skanime import _persistence
+
+    monkeypatch.setattr(_persistence, "MAX_MODEL_MEMBERS", 3)
+    with pytest.raises(ModelFileError, match="archive members"):
+        load_model(model_file)
+
+
+def test_a_newer_skops_protocol_is_named_not_called_damaged(model_file, tmp_path):
+    import json
+
+    newer = tmp_path / "newer.skops"
+
+    def bump(name, data):
+        if name == "schema.json":
+            schema = json.loads(data)
+            schema["protocol"] = 99
+            schema["_skops_version"] = "9.0"
+            return json.dumps(schema)
+        return data
+
+    _rewrite_archive(model_file, newer, bump)
+    with pytest.raises(ModelFileError, match="protocol 99") as info:
+        load_model(newer)
+    message = str(info.value)
+    assert "damaged" not in message and "Upgrade skops" in message

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sklearn.utils._param_validation import validate_params
 
-from .._io import atomic_write
+from .._io import atomic_writes, check_output_paths
 from ._mal_page import ParseError, parse_mal_page
 
 __all__ = ["BuildReport", "build_dataset"]
@@ -22,6 +22,27 @@ SEED_COLUMNS = ("MAL_ID", "Name", "Type", "Genre", "Synopsis")
 REJECT_COLUMNS = ("source", "reason", "detail")
 _PAGE_SUFFIXES = (".html", ".htm")
 _DIGITS = re.compile(r"^(\d+)$")
+
+#: Limits on what one input may take to read. A saved MAL page is a few
+#: hundred KB; a larger page is rejected ("page too large") without being
+#: read. A zip is rejected whole ("zip too large when expanded") before
+#: anything is decompressed when it holds more members than
+#: ``MAX_ZIP_MEMBERS``, or when its members would expand to more than
+#: ``MAX_ZIP_UNCOMPRESSED_BYTES`` in total, or to more than
+#: ``MAX_ZIP_COMPRESSION_RATIO`` times the zip's size beyond the first
+#: ``MAX_PAGE_BYTES`` (HTML compresses about ten times).
+MAX_PAGE_BYTES = 8 << 20
+MAX_ZIP_MEMBERS = 200_000
+MAX_ZIP_UNCOMPRESSED_BYTES = 8 << 30
+MAX_ZIP_COMPRESSION_RATIO = 100
+
+#: MAL's text for a title nobody wrote a synopsis for yet ("No synopsis
+#: information has been added to this title. Help improve our database by
+#: adding a synopsis here.", and older "No synopsis has been added for this
+#: series yet."): not a description of the story.
+PLACEHOLDER_SYNOPSIS = re.compile(
+    r"^\W{0,20}no synopsis(?: information)? ha(?:s|ve) been added", re.IGNORECASE
+)
 
 
 @dataclass
@@ -64,6 +85,7 @@ class _Reject(Exception):
     def __init__(self, reason, detail=""):
         self.reason = reason
         self.detail = detail
+        self.args_ = (reason, detail)
         super().__init__(reason)
 
 
@@ -72,14 +94,50 @@ def _fallback_id(name):
     return int(match.group(1)) if match else None
 
 
+def _mib(n_bytes):
+    return f"{n_bytes / (1 << 20):,.1f} MiB"
+
+
+def _zip_too_large(archive, zip_size):
+    """Why ``archive`` is refused before decompressing it, or None."""
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        return f"{len(members):,} members, more than the {MAX_ZIP_MEMBERS:,} allowed"
+    total = sum(m.file_size for m in members)
+    allowed = min(
+        MAX_ZIP_UNCOMPRESSED_BYTES,
+        MAX_PAGE_BYTES + MAX_ZIP_COMPRESSION_RATIO * zip_size,
+    )
+    if total > allowed:
+        return (
+            f"its members expand to {_mib(total)} from {_mib(zip_size)}, more than "
+            f"the {_mib(allowed)} allowed (at most {_mib(MAX_ZIP_UNCOMPRESSED_BYTES)}"
+            f", and {MAX_ZIP_COMPRESSION_RATIO} times the zip's size)"
+        )
+    return None
+
+
+def _page_too_large(size):
+    return _Reject(
+        "page too large",
+        f"{_mib(size)}, more than the {_mib(MAX_PAGE_BYTES)} a saved MAL page may "
+        "have; it was not read",
+    )
+
+
 def _zip_inputs(zip_path, display):
     """Yield ``(source, fallback_id, read)`` for the pages of one zip file."""
     try:
         archive = zipfile.ZipFile(zip_path)
+        zip_size = os.path.getsize(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
         yield display, None, _raiser("unreadable zip", str(exc))
         return
     with archive:
+        too_large = _zip_too_large(archive, zip_size)
+        if too_large is not None:
+            yield display, None, _raiser("zip too large when expanded", too_large)
+            return
         members = [m for m in archive.infolist() if not m.is_dir()]
         details = [m for m in members if Path(m.filename).name == "details.html"]
         if details:
@@ -103,6 +161,8 @@ def _zip_inputs(zip_path, display):
 
 def _member_reader(archive, member):
     data = None
+    if member.file_size > MAX_PAGE_BYTES:
+        return _raiser(*_page_too_large(member.file_size).args_)
     try:
         data = archive.read(member)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
@@ -120,49 +180,64 @@ def _raiser(reason, detail):
 def _file_reader(path):
     def read():
         try:
-            return path.read_bytes()
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_PAGE_BYTES:
+                    raise _page_too_large(size)
+                return f.read(MAX_PAGE_BYTES + 1)
         except OSError as exc:
             raise _Reject("unreadable file", str(exc)) from None
 
     return read
 
 
-def _inputs(source):
-    """Yield ``(source name, fallback id, read)`` for every input under source."""
+def _source_files(source):
+    """The files :func:`build_dataset` reads from ``source``, in reading order."""
     source = Path(source)
     if source.is_dir():
-        files = sorted(
+        return sorted(
             p
             for p in source.rglob("*")
             if p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(source).parts)
         )
-        for path in files:
-            display = path.relative_to(source).as_posix()
-            suffix = path.suffix.lower()
-            if suffix == ".zip":
-                yield from _zip_inputs(path, display)
-            elif suffix in _PAGE_SUFFIXES:
-                yield display, _fallback_id(display), _file_reader(path)
-            else:
-                yield (
-                    display,
-                    None,
-                    _raiser(
-                        "unsupported file type",
-                        "expected .html/.htm pages or .zip files",
-                    ),
-                )
-    elif source.is_file() and zipfile.is_zipfile(source):
-        yield from _zip_inputs(source, source.name)
-    elif source.is_file() and source.suffix.lower() in _PAGE_SUFFIXES:
-        yield source.name, _fallback_id(source.name), _file_reader(source)
-    else:
-        raise FileNotFoundError(
-            f"build_dataset reads a folder of saved MAL pages, a zip of pages, or a "
-            f"folder of <id>.zip files holding details.html; {str(source)!r} is "
-            "none of these (missing, or not a folder, zip or .html file)."
-        )
+    if source.is_file() and (
+        zipfile.is_zipfile(source) or source.suffix.lower() in _PAGE_SUFFIXES
+    ):
+        return [source]
+    raise FileNotFoundError(
+        f"build_dataset reads a folder of saved MAL pages, a zip of pages, or a "
+        f"folder of <id>.zip files holding details.html; {str(source)!r} is "
+        "none of these (missing, or not a folder, zip or .html file)."
+    )
+
+
+def _inputs(source, files):
+    """Yield ``(source name, fallback id, read)`` for every input under source."""
+    source = Path(source)
+    if not source.is_dir():
+        (path,) = files
+        if zipfile.is_zipfile(path):
+            yield from _zip_inputs(path, path.name)
+        else:
+            yield path.name, _fallback_id(path.name), _file_reader(path)
+        return
+    for path in files:
+        display = path.relative_to(source).as_posix()
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            yield from _zip_inputs(path, display)
+        elif suffix in _PAGE_SUFFIXES:
+            yield display, _fallback_id(display), _file_reader(path)
+        else:
+            yield (
+                display,
+                None,
+                _raiser(
+                    "unsupported file type",
+                    "expected .html/.htm pages or .zip files",
+                ),
+            )
 
 
 def _record_row(source, fallback_id, read, seen_ids):
@@ -188,6 +263,12 @@ def _record_row(source, fallback_id, read, seen_ids):
         )
     if record.synopsis is None:
         raise _Reject("no synopsis", "the synopsis element is empty")
+    if PLACEHOLDER_SYNOPSIS.search(record.synopsis):
+        raise _Reject(
+            "placeholder synopsis",
+            f"MAL's text for a missing synopsis ({record.synopsis[:60]!r}), not a "
+            "story",
+        )
     if mal_id in seen_ids:
         raise _Reject(
             "duplicate mal_id",
@@ -227,10 +308,18 @@ def build_dataset(source, out_csv, *, rejects_csv=None):
     ``<id>.zip``. Every input ends up in exactly one of the two outputs: the
     dataset (columns ``MAL_ID, Name, Type, Genre, Synopsis``, sorted by id,
     ``Type`` empty when unknown) or the rejects file (columns ``source``,
-    ``reason``, ``detail``). Inputs are rejected when unreadable, not a
-    complete anime page, without id, genres or synopsis, or when their id
-    was already written (the first in file-name order is kept). Both files
-    are written atomically.
+    ``reason``, ``detail``). Inputs are rejected when unreadable, larger than
+    ``MAX_PAGE_BYTES`` (8 MiB), not a complete anime page, without id,
+    genres or synopsis, with MAL's placeholder "No synopsis information has
+    been added to this title..." as synopsis, or when their id was already
+    written (the first in file-name order is kept). A zip whose members would
+    expand to more than 100 times its size (or 8 GiB), or that holds more
+    than 200,000 members, is rejected whole before anything is decompressed.
+
+    Before any page is read, both outputs are checked: their folders take
+    new files, their names are accepted, and neither is an input file, the
+    other output, or a link to one of them. Both files are then written to
+    temporary files and replace the old ones only once both are complete.
 
     Parameters
     ----------
@@ -254,6 +343,9 @@ def build_dataset(source, out_csv, *, rejects_csv=None):
     FileNotFoundError
         If ``source`` is not a folder, a zip or an ``.html`` file, or the
         folder of an output does not exist.
+    ValueError
+        If an output is an input, the other output, or cannot be written
+        (``skanime._io.OutputPathError``); nothing is written.
 
     See Also
     --------
@@ -292,9 +384,11 @@ def build_dataset(source, out_csv, *, rejects_csv=None):
                 f"Cannot write {str(path)!r}: its folder {str(folder)!r} does not "
                 "exist. Create it first."
             )
+    files = _source_files(source)
+    check_output_paths([out_csv, rejects_csv], inputs=[source, *files])
     rows, rejects, seen_ids = [], [], {}
     n_inputs = 0
-    for source_name, fallback_id, read in _inputs(source):
+    for source_name, fallback_id, read in _inputs(source, files):
         n_inputs += 1
         try:
             rows.append(_record_row(source_name, fallback_id, read, seen_ids))
@@ -302,12 +396,12 @@ def build_dataset(source, out_csv, *, rejects_csv=None):
             rejects.append((source_name, reject.reason, reject.detail))
     rows.sort(key=lambda row: row[0])
 
-    with atomic_write(out_csv, newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
+    # Both files are complete on disk before either replaces an old one.
+    with atomic_writes([(out_csv, "w"), (rejects_csv, "w")], newline="") as files:
+        writer = csv.writer(files[0], lineterminator="\n")
         writer.writerow(SEED_COLUMNS)
         writer.writerows(rows)
-    with atomic_write(rejects_csv, newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
+        writer = csv.writer(files[1], lineterminator="\n")
         writer.writerow(REJECT_COLUMNS)
         writer.writerows(rejects)
 

@@ -32,6 +32,18 @@ PAGES = [
 ]
 
 
+def _minimal_page(datapath):
+    """minimal_2023.html with a real synopsis instead of MAL's placeholder."""
+    page = datapath("pages", "minimal_2023.html").read_text(encoding="utf-8")
+    start = page.index('<p itemprop="description">')
+    end = page.index("</p>", start)
+    return (
+        page[:start]
+        + '<p itemprop="description">Aoi and Hinata climb a mountain together.'
+        + page[end:]
+    )
+
+
 def _read_csv(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -168,7 +180,7 @@ def test_build_round_trip_with_load_anime(pages_dir, tmp_path):
 def test_build_custom_rejects_path_and_file_name_ids(datapath, tmp_path):
     folder = tmp_path / "html"
     folder.mkdir()
-    shutil.copy(datapath("pages", "minimal_2023.html"), folder / "48491.html")
+    (folder / "48491.html").write_text(_minimal_page(datapath), encoding="utf-8")
     shutil.copy(datapath("pages", "cowboy_bebop_2020.html"), folder / "1.html")
     shutil.copy(datapath("pages", "cowboy_bebop_2020.html"), folder / "copy.html")
     (folder / "notes.txt").write_text("scraping notes")
@@ -207,7 +219,7 @@ def test_build_from_kaggle_style_folder_of_zips(datapath, tmp_path):
         zf.write(datapath("pages", "cowboy_bebop_2020.html"), "details.html")
         zf.writestr("stats.html", "<html><body>stats</body></html>")
     with zipfile.ZipFile(folder / "48491.zip", "w") as zf:
-        zf.write(datapath("pages", "minimal_2023.html"), "48491/details.html")
+        zf.writestr("48491/details.html", _minimal_page(datapath))
     (folder / "666.zip").write_bytes(b"PK\x03\x04 this is not a zip")
     report = build_dataset(folder, tmp_path / "anime.csv")
     assert (report.n_inputs, report.n_written, report.n_rejected) == (3, 2, 1)
@@ -392,3 +404,88 @@ def test_build_then_load_round_trip(records):
     assert loaded["type"].tolist() == [e[2] for e in expected]
     assert loaded["genres"].tolist() == [e[3] for e in expected]
     assert loaded["synopsis"].tolist() == [e[4] for e in expected]
+
+
+def test_mal_placeholder_synopsis_is_rejected_with_its_reason(datapath, tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    shutil.copy(datapath("pages", "minimal_2023.html"), folder / "48491.html")
+    (folder / "48492.html").write_text(
+        _minimal_page(datapath).replace(
+            "Aoi and Hinata climb a mountain together.",
+            "  No synopsis has been added for this series yet.",
+        ),
+        encoding="utf-8",
+    )
+    (folder / "1.html").write_text(_minimal_page(datapath), encoding="utf-8")
+    report = build_dataset(folder, tmp_path / "anime.csv")
+    assert (report.n_written, report.reasons) == (1, {"placeholder synopsis": 2})
+    rejects = _read_csv(report.rejects_csv)
+    assert {r["source"] for r in rejects} == {"48491.html", "48492.html"}
+    assert "not a story" in rejects[0]["detail"]
+
+
+def test_a_synopsis_that_only_mentions_the_placeholder_is_kept(datapath, tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "7.html").write_text(
+        _minimal_page(datapath).replace(
+            "Aoi and Hinata climb a mountain together.",
+            "A wiki editor reads 'no synopsis has been added' and writes one.",
+        ),
+        encoding="utf-8",
+    )
+    assert build_dataset(folder, tmp_path / "anime.csv").n_written == 1
+
+
+def test_a_zip_that_expands_too_much_is_rejected_before_decompressing(
+    datapath, tmp_path, monkeypatch
+):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(3):
+            zf.writestr(f"{i}.html", b"<p>" + b" " * (4 << 20) + b"</p>")
+    assert archive.stat().st_size < 100_000
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("a member was decompressed")
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", no_read)
+    report = build_dataset(archive, tmp_path / "anime.csv")
+    assert report.reasons == {"zip too large when expanded": 1}
+    (reject,) = _read_csv(report.rejects_csv)
+    assert "12.0 MiB from" in reject["detail"] and "allowed" in reject["detail"]
+
+
+def test_too_many_zip_members_are_rejected(datapath, tmp_path, monkeypatch):
+    from skanime.datasets import _build
+
+    monkeypatch.setattr(_build, "MAX_ZIP_MEMBERS", 5)
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(6):
+            zf.writestr(f"{i}.html", "<p>x</p>")
+    report = build_dataset(archive, tmp_path / "anime.csv")
+    assert report.reasons == {"zip too large when expanded": 1}
+    assert (
+        "6 members, more than the 5 allowed"
+        in _read_csv(report.rejects_csv)[0]["detail"]
+    )
+
+
+def test_pages_over_the_size_limit_are_rejected_unread(datapath, tmp_path, monkeypatch):
+    from skanime.datasets import _build
+
+    monkeypatch.setattr(_build, "MAX_PAGE_BYTES", 2000)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "1.html").write_text(_minimal_page(datapath), encoding="utf-8")
+    (folder / "2.html").write_text(
+        _minimal_page(datapath).replace("together.", "together." + " x" * 2000),
+        encoding="utf-8",
+    )
+    with zipfile.ZipFile(folder / "3.zip", "w") as zf:
+        zf.writestr("details.html", "<p>" + "y" * 3000 + "</p>")
+    report = build_dataset(folder, tmp_path / "anime.csv")
+    assert report.n_written == 1
+    assert report.reasons == {"page too large": 2}

@@ -41,7 +41,6 @@ profiles
 import argparse
 import functools
 import json
-import math
 import os
 import platform
 import re
@@ -51,7 +50,6 @@ import sys
 import tempfile
 import time
 import warnings
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -67,6 +65,10 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import skanime
 from skanime import FocalMLPClassifier, TfidfWeightedW2VTransformer, make_genre_pipeline
+
+# The plain routines the fast paths are compared with, shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import _reference  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_FILE = "mal_anime_2021.jsonl"
@@ -265,40 +267,6 @@ def embedding_settings():
     return {key: getattr(embed, key) for key in keys}
 
 
-def per_document_loop(transformer, documents):
-    """The usual word-embedding transformer: one document at a time.
-
-    Tokenise, keep the words with a vector, weigh each by its TF-IDF and
-    average the vectors. The same result as ``transformer.transform``.
-    """
-    analyze = TfidfVectorizer(
-        lowercase=transformer.lowercase,
-        token_pattern=transformer.token_pattern,
-        stop_words=transformer.stop_words,
-    ).build_analyzer()
-    index = transformer.vocabulary_
-    idf = transformer.idf_
-    vectors = transformer.vectors_
-    out = np.zeros((len(documents), vectors.shape[1]), dtype=vectors.dtype)
-    for i, doc in enumerate(documents):
-        counts = Counter(token for token in analyze(doc) if token in index)
-        if not counts:
-            continue
-        total = 0.0
-        mean = np.zeros(vectors.shape[1])
-        for token, count in counts.items():
-            tf = 1.0 + math.log(count) if transformer.sublinear_tf else count
-            weight = tf * idf[index[token]]
-            mean += weight * vectors[index[token]]
-            total += weight
-        out[i] = mean / total
-    if transformer.norm == "l2":
-        lengths = np.linalg.norm(out, axis=1, keepdims=True)
-        lengths[lengths == 0] = 1
-        out /= lengths
-    return out
-
-
 def bench_transform(documents, rounds, loop_rounds):
     settings = embedding_settings()
     vector_size = settings.pop("vector_size")
@@ -327,10 +295,12 @@ def bench_transform(documents, rounds, loop_rounds):
             rounds,
         )
         loop_times = interleaved(
-            {"loop": lambda: per_document_loop(transformer, documents)}, loop_rounds
+            {"loop": lambda: _reference.per_document_loop(transformer, documents)},
+            loop_rounds,
         )
         X = transformer.transform(documents)
-        difference = float(np.abs(X - per_document_loop(transformer, documents)).max())
+        loop_X = _reference.per_document_loop(transformer, documents)
+        difference = float(np.abs(X - loop_X).max())
     ours, theirs, loop = (median(times["skanime"]), median(times["tfidf"]),
                           median(loop_times["loop"]))
     return {
@@ -557,65 +527,9 @@ def bench_scaling(args, factors, params, base_documents, repeats):
 
 
 # ---------------------------------------------------------------- components
-def _reference_focal(y, z, gamma):
-    """The focal loss and gradient through scipy's logistic functions."""
-    from scipy.special import expit, log_expit
-
-    sign = 2 * y - 1
-    u = sign * z
-    log_pt = log_expit(u)
-    modulator = np.exp(gamma * log_expit(-u))
-    loss = float((-modulator * log_pt).sum(dtype=np.float64) / len(z))
-    grad = modulator * (gamma * expit(u) * log_pt - expit(-u)) * sign / len(z)
-    return loss, grad
-
-
-def _reference_adam(param, grad, m, v, lr):
-    m *= 0.9
-    m += 0.1 * grad
-    v *= 0.999
-    v += 0.001 * grad * grad
-    param -= (np.float64(lr) * m / (np.sqrt(v) + 1e-8)).astype(param.dtype)
-
-
-def _reference_embedding_step(state, X, grad_inputs):
-    """The lazy Adam step of the embedding on all its rows at once."""
-    rows, columns = np.unique(X.indices, return_inverse=True)
-    compact = scipy.sparse.csr_matrix(
-        (X.data, columns.ravel(), X.indptr), shape=(X.shape[0], rows.size)
-    )
-    grad = np.asarray(compact.T @ grad_inputs)
-    b1, b2 = state.beta_1, state.beta_2
-    lr = float(state.embedding_learning_rate * np.sqrt(1 - b2**state.t_)
-               / (1 - b1**state.t_))
-    m = state._embedding_m[rows]
-    v = state._embedding_v[rows]
-    m *= b1
-    m += (1 - b1) * grad
-    v *= b2
-    v += (1 - b2) * grad * grad
-    state._embedding_m[rows] = m
-    state._embedding_v[rows] = v
-    state.embedding_[rows] -= (lr * m / (np.sqrt(v) + state.epsilon)).astype(
-        np.float32
-    )
-
-
-class _EmbeddingState:
-    """The attributes FocalMLPClassifier._embedding_step reads."""
-
-    beta_1, beta_2, epsilon, learning_rate_init = 0.9, 0.999, 1e-8, 1e-3
-    embedding_learning_rate, t_, _dtype = 0.03, 10, np.float32
-
-    def __init__(self, n_words, n_dims, rng):
-        self.embedding_ = rng.standard_normal((n_words, n_dims)).astype(np.float32)
-        self._embedding_m = np.zeros_like(self.embedding_)
-        self._embedding_v = np.zeros_like(self.embedding_)
-
-
 def bench_components(documents, rounds):
     """Each optimised routine against the plain one it replaced (seconds)."""
-    from skanime import _embedding, _focal_mlp, _losses, _text
+    from skanime import _embedding, _layers, _losses, _optimizers, _text
 
     rng = np.random.default_rng(0)
     z = rng.standard_normal((200, 43)).astype(np.float32)
@@ -623,24 +537,19 @@ def bench_components(documents, rounds):
     shapes = [(200, 256), (256, 43), (256,), (43,)]
     params = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    moments = [np.zeros_like(p) for p in params]
-    squares = [np.zeros_like(p) for p in params]
-
-    class _Adam:  # the optimiser state FocalMLPClassifier._adam_step reads
-        t_, beta_1, beta_2, epsilon, learning_rate_init = 0, 0.9, 0.999, 1e-8, 1e-3
-        _adam_m, _adam_v = moments, squares
-
-        def _params_flat(self):
-            return params
-
-    adam = _Adam()
+    plain_params = [p.copy() for p in params]
+    adam = _optimizers.AdamOptimizer(params)
+    plain_adam = _optimizers.AdamOptimizer(plain_params)
     # A minibatch of 200 synopses of about 45 words over a 25,000-word
     # vocabulary, as in the default model's embedding layer.
     batch = scipy.sparse.random(200, 25000, density=45 / 25000, format="csr",
                                 dtype=np.float32, random_state=0)
     grad_inputs = rng.standard_normal((200, 200)).astype(np.float32)
-    plain_state = _EmbeddingState(25000, 200, rng)
-    fast_state = _EmbeddingState(25000, 200, rng)
+    embedding = rng.standard_normal((25000, 200)).astype(np.float32)
+    plain_embedding = embedding.copy()
+    rows, row_grads = _layers.embedding_row_gradients(batch, grad_inputs)
+    row_adam = _optimizers.RowwiseAdamOptimizer(embedding, 0.03)
+    plain_row_adam = _optimizers.RowwiseAdamOptimizer(plain_embedding, 0.03)
     n_rows = np.unique(batch.indices).size
     hidden = np.maximum(rng.standard_normal((200, 256)).astype(np.float32), 0)
     delta = rng.standard_normal((200, 256)).astype(np.float32)
@@ -657,29 +566,28 @@ def bench_components(documents, rounds):
 
     cases = {
         "focal loss + gradient, 200x43 batch x100": (
-            repeat(lambda: _reference_focal(y, z, 2.0), 100),
+            repeat(lambda: _reference.focal_loss_and_gradient(y, z, 2.0), 100),
             repeat(lambda: _losses.focal_loss_and_gradient(y, z, gamma=2.0), 100),
             "scipy log_expit/expit, 4 logistic calls",
             "numpy exp/log1p from one shared softplus",
         ),
         "Adam step, 256-unit layer x100": (
-            repeat(lambda: [_reference_adam(p, g, m, v, 1e-3) for p, g, m, v
-                            in zip(params, grads, moments, squares, strict=True)], 100),
-            repeat(lambda: _focal_mlp.FocalMLPClassifier._adam_step(adam, grads), 100),
+            repeat(lambda: _reference.adam_update_params(plain_adam, plain_params,
+                                                         grads), 100),
+            repeat(lambda: adam.update_params(params, grads), 100),
             "temporaries per operation, float64 step",
             "in place through one scratch array, float32",
         ),
         "embedding Adam step, one minibatch x10": (
-            repeat(lambda: _reference_embedding_step(plain_state, batch,
-                                                     grad_inputs), 10),
-            repeat(lambda: _focal_mlp.FocalMLPClassifier._embedding_step(
-                fast_state, batch, grad_inputs), 10),
+            repeat(lambda: _reference.rowwise_adam_update_rows(
+                plain_row_adam, plain_embedding, rows, row_grads.copy()), 10),
+            repeat(lambda: row_adam.update_rows(embedding, rows, row_grads.copy()), 10),
             f"all {n_rows} rows x 200 at once",
-            f"{_focal_mlp._EMBEDDING_CHUNK_ROWS} rows at a time, in cache",
+            f"{row_adam.chunk_rows} rows at a time, in cache",
         ),
         "ReLU derivative, 200x256 x100": (
-            repeat(lambda: delta.__setitem__(hidden <= 0, 0), 100),
-            repeat(lambda: _focal_mlp._relu_derivative(hidden, delta), 100),
+            repeat(lambda: _reference.relu_derivative(hidden, delta), 100),
+            repeat(lambda: _layers.DERIVATIVES["relu"](hidden, delta), 100),
             "boolean-mask assignment",
             "multiply by the mask",
         ),

@@ -39,7 +39,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ._embedding import TfidfWeightedW2VTransformer
-from ._focal_mlp import _BN_EPSILON, FocalMLPClassifier
+from ._focal_mlp import FocalMLPClassifier
+from ._layers import activation_and_derivative, inverse_std
 
 __all__ = ["GenreExplanation", "explain_genres"]
 
@@ -167,11 +168,10 @@ def _mlp_parts(clf):
                 clf.bn_running_vars_,
                 strict=True,
             ):
-                inv_std = 1.0 / np.sqrt(np.asarray(var, float) + _BN_EPSILON)
                 batch_norm.append(
                     (
                         np.asarray(mean, float),
-                        inv_std,
+                        inverse_std(np.asarray(var, float)),
                         np.asarray(scale, float),
                         np.asarray(offset, float),
                     )
@@ -188,21 +188,6 @@ def _mlp_parts(clf):
     coefs = [np.asarray(W, dtype=float) for W in clf.coefs_]
     intercepts = [np.asarray(b, dtype=float) for b in clf.intercepts_]
     return coefs, intercepts, batch_norm, activation
-
-
-def _activate(name, Z):
-    """Activation output and its derivative with respect to ``Z``."""
-    if name == "relu":
-        return np.maximum(Z, 0), (Z > 0).astype(float)
-    if name == "tanh":
-        A = np.tanh(Z)
-        return A, 1 - A**2
-    if name == "logistic":
-        A = expit(Z)
-        return A, A * (1 - A)
-    if name == "identity":
-        return Z, np.ones_like(Z)
-    raise ValueError(f"Unknown activation {name!r}.")
 
 
 def mlp_logits_and_input_gradients(parts, Z, outputs):
@@ -236,7 +221,7 @@ def mlp_logits_and_input_gradients(parts, Z, outputs):
             mean, inv_std, scale, offset = batch_norm[i]
             H = (H - mean) * inv_std * scale + offset
             factor = inv_std * scale
-        A, dA = _activate(activation, H)
+        A, dA = activation_and_derivative(activation, H)
         derivatives.append(dA * factor)
     logits = A @ coefs[-1] + intercepts[-1]
     outputs = np.asarray(outputs, dtype=int)

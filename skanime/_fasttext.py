@@ -93,7 +93,7 @@ def _fit_member(clf, linear, embedding, weights, raw, Y, train, val, seed):
             linear_model = clone(linear).fit(raw[train], Y[train])
     # The optimiser's moments of the embedding are only needed to continue
     # training; the ensemble never does, and they triple the model size.
-    network._embedding_m = network._embedding_v = None
+    network.discard_optimizer_state()
     network_proba = network.predict_proba(weights[val])
     linear_proba = None
     if linear_model is not None:

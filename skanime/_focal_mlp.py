@@ -20,56 +20,18 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._layers import (
+    ACTIVATIONS,
+    embedding_row_gradients,
+    mlp_backward,
+    mlp_forward,
+    standardized_embedding,
+)
 from ._losses import focal_loss_and_gradient
+from ._optimizers import AdamOptimizer, RowwiseAdamOptimizer
 from ._thresholds import apply_thresholds
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-_BN_EPSILON = 1e-5
-_BN_MOMENTUM = 0.1
-# Embedding rows updated together by the lazy Adam step.
-_EMBEDDING_CHUNK_ROWS = 256
-
-
-def _relu(z):
-    return np.maximum(z, 0, out=z)
-
-
-def _tanh(z):
-    return np.tanh(z, out=z)
-
-
-def _logistic(z):
-    return expit(z, out=z)
-
-
-def _identity(z):
-    return z
-
-
-# Derivatives expressed through the activation's output, as in scikit-learn.
-def _relu_derivative(a, delta):
-    # A multiply by the mask is one pass; boolean-index assignment is ~10x slower.
-    np.multiply(delta, a > 0, out=delta)
-
-
-def _tanh_derivative(a, delta):
-    delta *= 1 - a**2
-
-
-def _logistic_derivative(a, delta):
-    delta *= a * (1 - a)
-
-
-def _identity_derivative(a, delta):
-    pass
-
-
-_ACTIVATIONS = {
-    "relu": (_relu, _relu_derivative),
-    "tanh": (_tanh, _tanh_derivative),
-    "logistic": (_logistic, _logistic_derivative),
-    "identity": (_identity, _identity_derivative),
-}
 
 
 class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -236,7 +198,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "gamma": [Interval(Real, 0, None, closed="left")],
         "focal_alpha": [
             None,
@@ -704,9 +666,14 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         self._best_params = None
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
-        params = self._params_flat()
-        self._adam_m = [np.zeros_like(p) for p in params]
-        self._adam_v = [np.zeros_like(p) for p in params]
+        self._optimizer = AdamOptimizer(
+            self._params_flat(),
+            self.learning_rate_init,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )
+        self._embedding_optimizer = None
 
     def _release_constant_labels(self, Y):
         """Train the constant labels that ``Y`` of a later call varies."""
@@ -736,57 +703,38 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
     def _initialize_embedding(self, X, embedding):
         """Set ``embedding_`` so that the network starts on standardised inputs."""
         self.embedding_ = None
-        if embedding is None:
-            return
-        inputs = np.asarray(X @ embedding, dtype=np.float64)
-        mean = inputs.mean(axis=0)
-        scale = inputs.std(axis=0)
-        scale[scale < 1e-12] = 1.0
-        self.embedding_ = ((embedding - mean) / scale).astype(self._dtype)
-        self._embedding_m = np.zeros_like(self.embedding_)
-        self._embedding_v = np.zeros_like(self.embedding_)
+        if embedding is not None:
+            self.embedding_ = standardized_embedding(X, embedding, self._dtype)
+            self._embedding_optimizer = self._new_embedding_optimizer()
 
-    def _embedding_step(self, X, grad_inputs):
-        """One lazy Adam step on the embedding rows of the features in ``X``."""
-        if sp.issparse(X):
-            X = X.tocsr()
-            rows, columns = np.unique(X.indices, return_inverse=True)
-            compact = sp.csr_matrix(
-                (X.data, columns.ravel(), X.indptr), shape=(X.shape[0], rows.size)
-            )
-            grad = np.asarray(compact.T @ grad_inputs)
-        else:
-            rows = np.flatnonzero(np.any(X != 0, axis=0))
-            grad = np.asarray(X[:, rows].T @ grad_inputs)
-        b1, b2 = self.beta_1, self.beta_2
+    def _new_embedding_optimizer(self):
         rate = self.embedding_learning_rate
-        rate = self.learning_rate_init if rate is None else rate
-        lr = float(rate * np.sqrt(1 - b2**self.t_) / (1 - b1**self.t_))
-        if self._embedding_m is None:  # moments dropped after an ensemble fit
-            self._embedding_m = np.zeros_like(self.embedding_)
-            self._embedding_v = np.zeros_like(self.embedding_)
-        # A few hundred rows at a time, so that the gathered rows and the
-        # scratch arrays stay in cache through the dozen passes of the update
-        # (the same operations, element by element, as on all rows at once).
-        for start in range(0, rows.size, _EMBEDDING_CHUNK_ROWS):
-            chunk = rows[start : start + _EMBEDDING_CHUNK_ROWS]
-            g = grad[start : start + _EMBEDDING_CHUNK_ROWS]  # also a scratch
-            m = self._embedding_m[chunk]
-            v = self._embedding_v[chunk]
-            step = np.multiply(g, 1 - b1, dtype=self._dtype)
-            m *= b1
-            m += step
-            np.multiply(g, 1 - b2, out=step)
-            step *= g
-            v *= b2
-            v += step
-            self._embedding_m[chunk] = m
-            self._embedding_v[chunk] = v
-            np.multiply(m, lr, out=step)
-            np.sqrt(v, out=g)
-            g += self.epsilon
-            np.divide(step, g, out=step)
-            self.embedding_[chunk] -= step
+        optimizer = RowwiseAdamOptimizer(
+            self.embedding_,
+            self.learning_rate_init if rate is None else rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )
+        return optimizer
+
+    def discard_optimizer_state(self):
+        """Free the optimizer's moments, which only continued training needs.
+
+        The moments of Adam take as much memory as the weights they update
+        (twice over); a model that is done training can drop them before it
+        is saved. A later ``partial_fit`` or warm-started ``fit`` starts them
+        again from zero.
+
+        Returns
+        -------
+        self : FocalMLPClassifier
+            The estimator.
+        """
+        check_is_fitted(self)
+        self._optimizer = None
+        self._embedding_optimizer = None
+        return self
 
     def _params_flat(self):
         return [*self.coefs_, *self.intercepts_, *self.bn_scales_, *self.bn_offsets_]
@@ -808,44 +756,25 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         embedding = getattr(self, "embedding_", None)
         if embed and embedding is not None:
             X = np.asarray(X @ embedding)
-        activation = _ACTIVATIONS[self.activation][0]
-        A = X
-        n_hidden = len(self.coefs_) - 1
-        for i in range(n_hidden):
-            Z = A @ self.coefs_[i]
-            Z += self.intercepts_[i]
-            bn = None
-            if self.batch_norm:
-                if training:
-                    mean = Z.mean(axis=0)
-                    var = Z.var(axis=0)
-                    n = Z.shape[0]
-                    m = _BN_MOMENTUM
-                    self.bn_running_means_[i] *= 1 - m
-                    self.bn_running_means_[i] += m * mean
-                    self.bn_running_vars_[i] *= 1 - m
-                    self.bn_running_vars_[i] += m * var * (n / max(n - 1, 1))
-                else:
-                    mean = self.bn_running_means_[i]
-                    var = self.bn_running_vars_[i]
-                inv_std = (1.0 / np.sqrt(var + _BN_EPSILON)).astype(Z.dtype)
-                Z -= mean
-                Z *= inv_std
-                bn = (Z.copy(), inv_std) if training else None
-                Z *= self.bn_scales_[i]
-                Z += self.bn_offsets_[i]
-            A = activation(Z)
-            activated, mask = A, None
-            if training and self.dropout > 0:
-                keep = 1.0 - self.dropout
-                mask = self._rng.random(A.shape, dtype=A.dtype) < keep
-                mask = mask.astype(A.dtype)
-                mask /= keep
-                A = A * mask
-            if cache is not None:
-                cache.append((A, activated, bn, mask))
-        logits = A @ self.coefs_[-1]
-        logits += self.intercepts_[-1]
+        batch_norm = None
+        if self.batch_norm:
+            batch_norm = (
+                self.bn_scales_,
+                self.bn_offsets_,
+                self.bn_running_means_,
+                self.bn_running_vars_,
+            )
+        logits = mlp_forward(
+            X,
+            self.coefs_,
+            self.intercepts_,
+            self.activation,
+            batch_norm=batch_norm,
+            training=training,
+            dropout=self.dropout,
+            rng=getattr(self, "_rng", None),
+            cache=cache,
+        )
         if not training and not np.isfinite(logits).all():
             bad = int((~np.isfinite(logits)).any(axis=1).sum())
             raise ValueError(
@@ -858,6 +787,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         return logits
 
     def _train_batch(self, X, Y):
+        """Loss of one minibatch, after one optimizer step on its gradients."""
         cache = []
         features = X
         embedding = getattr(self, "embedding_", None)
@@ -875,64 +805,62 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
                 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.coefs_) / n
             )
 
-        n_layers = len(self.coefs_)
-        coef_grads = [None] * n_layers
-        intercept_grads = [None] * n_layers
-        scale_grads = [None] * len(self.bn_scales_)
-        offset_grads = [None] * len(self.bn_offsets_)
-        derivative = _ACTIVATIONS[self.activation][1]
-        for i in range(n_layers - 1, -1, -1):
-            A_prev = X if i == 0 else cache[i - 1][0]
-            coef_grads[i] = np.asarray(A_prev.T @ delta)
-            if self.alpha:
-                coef_grads[i] += (self.alpha / n) * self.coefs_[i]
-            intercept_grads[i] = delta.sum(axis=0)
-            if i == 0:
-                break
-            delta = delta @ self.coefs_[i].T
-            _, activated, bn, mask = cache[i - 1]
-            if mask is not None:
-                delta *= mask
-            derivative(activated, delta)
-            if bn is not None:
-                x_hat, inv_std = bn
-                j = i - 1
-                scale_grads[j] = (delta * x_hat).sum(axis=0)
-                offset_grads[j] = delta.sum(axis=0)
-                d_xhat = delta * self.bn_scales_[j]
-                delta = inv_std * (
-                    d_xhat - d_xhat.mean(axis=0) - x_hat * (d_xhat * x_hat).mean(axis=0)
-                )
-        if embedding is not None:
-            grad_inputs = delta @ self.coefs_[0].T
-        self._adam_step([*coef_grads, *intercept_grads, *scale_grads, *offset_grads])
+        grads, grad_inputs = mlp_backward(
+            X,
+            delta,
+            cache,
+            self.coefs_,
+            self.activation,
+            bn_scales=self.bn_scales_,
+            alpha=self.alpha,
+            input_grad=embedding is not None,
+        )
+        self._adam_step(grads)
         if embedding is not None:
             self._embedding_step(features, grad_inputs)
         return loss
 
     def _adam_step(self, grads):
-        self.t_ += 1
-        b1, b2 = self.beta_1, self.beta_2
-        # A Python float keeps the update in the parameters' dtype.
-        lr = self.learning_rate_init * np.sqrt(1 - b2**self.t_) / (1 - b1**self.t_)
-        lr = float(lr)
-        states = zip(
-            self._params_flat(), grads, self._adam_m, self._adam_v, strict=True
-        )
-        for param, grad, m, v in states:
-            # In place, through one scratch array: no temporaries per operation.
-            step = np.multiply(grad, 1 - b1, dtype=param.dtype)
-            m *= b1
-            m += step
-            np.multiply(grad, 1 - b2, out=step)
-            step *= grad
-            v *= b2
-            v += step
-            np.sqrt(v, out=step)
-            step += self.epsilon
-            np.divide(m, step, out=step)
-            step *= lr
-            param -= step
+        """One step of the dense weights' optimizer."""
+        if self._optimizer is None:  # moments discarded after training
+            self._optimizer = AdamOptimizer(
+                self._params_flat(),
+                self.learning_rate_init,
+                self.beta_1,
+                self.beta_2,
+                self.epsilon,
+            )
+            self._optimizer.t = self.t_
+        self._optimizer.update_params(self._params_flat(), grads)
+        self.t_ = self._optimizer.t
+
+    def _embedding_step(self, X, grad_inputs):
+        """One lazy Adam step on the embedding rows of the features in ``X``."""
+        if self._embedding_optimizer is None:  # moments discarded after training
+            self._embedding_optimizer = self._new_embedding_optimizer()
+            self._embedding_optimizer.t = self.t_ - 1
+        rows, grad = embedding_row_gradients(X, grad_inputs)
+        self._embedding_optimizer.update_rows(self.embedding_, rows, grad)
+
+    def __getstate__(self):
+        # Optimizers are saved as their plain state, so that a model file
+        # holds only arrays, builtins and estimators.
+        state = dict(super().__getstate__())
+        for name in ("_optimizer", "_embedding_optimizer"):
+            if state.get(name) is not None:
+                state[name] = state[name].state()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        kinds = {
+            "_optimizer": AdamOptimizer,
+            "_embedding_optimizer": RowwiseAdamOptimizer,
+        }
+        for name, kind in kinds.items():
+            if isinstance(state.get(name), dict):
+                state[name] = kind.from_state(state[name])
+        super().__setstate__(state)
 
     # ------------------------------------------------------------ predict
     def _validate_for_predict(self, X):

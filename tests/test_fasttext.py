@@ -99,7 +99,7 @@ def test_networks_fine_tune_the_transformer_vectors():
     for net in model.estimators_:
         assert net.embedding_init is vectors  # one shared array, not copies
         assert net.embedding_.shape == vectors.shape
-        assert net._embedding_m is None  # the optimiser state is dropped
+        assert net._embedding_optimizer is None  # the optimiser state is dropped
 
 
 def test_each_training_document_is_scored_by_one_network_that_did_not_see_it():

@@ -612,3 +612,70 @@ def test_training_decreases_the_loss_and_learns():
 
     assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
     assert clf.score(X, Y) > 0.8
+
+
+# ------------------------------------------------------------ optimizer state
+def _embedding_model(**params):
+    rng = np.random.default_rng(0)
+    X = sp.random(80, 30, density=0.2, random_state=0, format="csr")
+    Y = (rng.random((80, 3)) < 0.4).astype(int)
+    clf = _small(embedding_init=rng.normal(size=(30, 4)), max_iter=3, **params)
+    return _fit_quietly(clf, X, Y), X, Y
+
+
+def test_the_optimizers_count_the_updates_of_the_network():
+    clf, X, Y = _embedding_model(batch_size=20)
+    assert clf.t_ == 3 * 4
+    assert clf._optimizer.t == clf._embedding_optimizer.t == clf.t_
+
+
+def test_pickle_and_copy_keep_the_optimizer_state_for_warm_start():
+    clf, X, Y = _embedding_model()
+    again = pickle.loads(pickle.dumps(clf))
+    for name in ("_optimizer", "_embedding_optimizer"):
+        original, restored = getattr(clf, name), getattr(again, name)
+        assert type(restored) is type(original)
+        assert restored.t == original.t
+        ms = original.ms if isinstance(original.ms, list) else [original.ms]
+        restored_ms = restored.ms if isinstance(restored.ms, list) else [restored.ms]
+        for a, b in zip(ms, restored_ms, strict=True):
+            assert_array_equal(a, b)
+    # The same next updates as the original: the moments were carried over.
+    clf.partial_fit(X, Y)
+    again.partial_fit(X, Y)
+    assert_array_equal(clf.embedding_, again.embedding_)
+    assert_array_equal(clf.coefs_[0], again.coefs_[0])
+
+
+def test_model_files_hold_no_optimizer_type(tmp_path):
+    import skops.io as sio
+
+    from skanime import load_model, save_model
+
+    clf, X, Y = _embedding_model()
+    path = tmp_path / "net.skops"
+    save_model(clf, path)
+    assert not any("_optimizers" in name for name in sio.get_untrusted_types(file=path))
+    loaded = load_model(path)
+    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded._embedding_optimizer.t == clf.t_
+
+
+def test_discarded_optimizer_state_restarts_from_zero_moments():
+    clf, X, Y = _embedding_model()
+    t = clf.t_
+    size = len(pickle.dumps(clf))
+    moments = clf._embedding_optimizer.ms.nbytes * 2
+    moments += sum(m.nbytes * 2 for m in clf._optimizer.ms)
+    assert clf.discard_optimizer_state() is clf
+    assert clf._optimizer is None and clf._embedding_optimizer is None
+    before = clf.predict_proba(X)
+    assert len(pickle.dumps(clf)) < size - 0.9 * moments
+    clf.partial_fit(X, Y)
+    assert clf._optimizer.t == clf._embedding_optimizer.t == clf.t_ > t
+    assert not np.allclose(clf.predict_proba(X), before)
+
+
+def test_discard_optimizer_state_needs_a_fitted_model():
+    with pytest.raises(NotFittedError):
+        FocalMLPClassifier().discard_optimizer_state()

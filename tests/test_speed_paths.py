@@ -8,19 +8,23 @@ and the ReLU derivative with their textbook forms, and a whole training run
 with all the plain routines swapped in. No test here measures time.
 """
 
-import copy
-import math
 import re
 import warnings
-from collections import Counter
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _reference import (
+    adam_update_params,
+    embedding_row_gradients,
+    focal_loss_and_gradient,
+    per_document_loop,
+    relu_derivative,
+    rowwise_adam_update_rows,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
@@ -30,7 +34,9 @@ from skanime import (
     TfidfWeightedW2VTransformer,
     _embedding,
     _focal_mlp,
+    _layers,
     _losses,
+    _optimizers,
     _text,
 )
 
@@ -64,35 +70,6 @@ def _all_words(docs, lowercase=True):
     return set(vectorizer.fit(docs).vocabulary_) | set(letters)
 
 
-def _loop_transform(transformer, documents):
-    """The plain way: one document at a time, one word at a time."""
-    analyze = TfidfVectorizer(
-        lowercase=transformer.lowercase,
-        token_pattern=transformer.token_pattern,
-        stop_words=transformer.stop_words,
-    ).build_analyzer()
-    index, idf, vectors = (
-        transformer.vocabulary_,
-        transformer.idf_,
-        transformer.vectors_,
-    )
-    out = np.zeros((len(documents), vectors.shape[1]))
-    for i, doc in enumerate(documents):
-        counts = Counter(token for token in analyze(doc) if token in index)
-        total = 0.0
-        for token, count in counts.items():
-            tf = 1.0 + math.log(count) if transformer.sublinear_tf else count
-            weight = tf * (idf[index[token]] if transformer.use_idf else 1.0)
-            out[i] += weight * vectors[index[token]]
-            total += weight
-        if total:
-            out[i] /= total
-    if transformer.norm == "l2":
-        lengths = np.linalg.norm(out, axis=1, keepdims=True)
-        out /= np.where(lengths == 0, 1, lengths)
-    return out
-
-
 # ------------------------------------------------------------ transformer
 OPTIONS = [
     {},
@@ -121,7 +98,7 @@ def test_transform_equals_the_per_document_loop(options):
     with pytest.warns(UserWarning, match="no word with a vector"):
         X = transformer.transform(DOCS[::-1] + ["", "robot"])
 
-    expected = _loop_transform(transformer, DOCS[::-1] + ["", "robot"])
+    expected = per_document_loop(transformer, DOCS[::-1] + ["", "robot"])
     tolerance = 1e-5 if options.get("dtype") == "float32" else 1e-12
     assert_allclose(X, expected, rtol=tolerance, atol=tolerance)
 
@@ -241,24 +218,6 @@ def test_cleaner_equals_the_plain_recipe(params):
 
 
 # ------------------------------------------------------------ focal loss
-def _plain_focal(y, z, gamma, focal_alpha=None):
-    """The focal loss and gradient through scipy's logistic functions."""
-    y = np.asarray(y, dtype=z.dtype)
-    sign = 2 * y - 1
-    u = sign * z
-    log_pt = log_expit(u)
-    if gamma == 0:
-        terms, grad_u = -log_pt, -expit(-u)
-    else:
-        modulator = np.exp(gamma * log_expit(-u))
-        terms = -modulator * log_pt
-        grad_u = modulator * (gamma * expit(u) * log_pt - expit(-u))
-    if focal_alpha is not None:
-        weights = np.where(y > 0.5, focal_alpha, 1 - focal_alpha).astype(z.dtype)
-        terms, grad_u = terms * weights, grad_u * weights
-    return float(terms.sum(dtype=np.float64) / len(z)), grad_u * sign / len(z)
-
-
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.7])
 @pytest.mark.parametrize("focal_alpha", [None, 0.25, "per_label"])
@@ -275,7 +234,7 @@ def test_focal_loss_equals_the_scipy_formula(dtype, rtol, gamma, focal_alpha):
         y, z, gamma=gamma, focal_alpha=focal_alpha
     )
 
-    plain_loss, plain_grad = _plain_focal(y, z, gamma, focal_alpha)
+    plain_loss, plain_grad = focal_loss_and_gradient(y, z, gamma, focal_alpha)
     assert grad.dtype == dtype
     assert loss == pytest.approx(plain_loss, rel=rtol)
     assert_allclose(grad, plain_grad, rtol=rtol, atol=rtol * np.abs(plain_grad).max())
@@ -286,64 +245,33 @@ def test_focal_loss_of_infinite_logits_matches_the_formula():
     y = np.array([[1, 0, 0, 1]])
     for gamma in (0.0, 2.0):
         loss, grad = _losses.focal_loss_and_gradient(y, z, gamma=gamma)
-        plain_loss, plain_grad = _plain_focal(y, z, gamma)
+        plain_loss, plain_grad = focal_loss_and_gradient(y, z, gamma)
         assert loss == pytest.approx(plain_loss)
         assert_allclose(grad, plain_grad)
 
 
 # ------------------------------------------------------------ network
-def _plain_adam_step(self, grads):
-    """Adam as first written: temporaries and a float64 step size."""
-    self.t_ += 1
-    b1, b2 = self.beta_1, self.beta_2
-    lr = self.learning_rate_init * np.sqrt(1 - b2**self.t_) / (1 - b1**self.t_)
-    for param, grad, m, v in zip(
-        self._params_flat(), grads, self._adam_m, self._adam_v, strict=True
-    ):
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * grad * grad
-        param -= (lr * m / (np.sqrt(v) + self.epsilon)).astype(param.dtype)
-
-
-def _plain_relu_derivative(a, delta):
-    delta[a <= 0] = 0
-
-
-class _State:
-    """The attributes ``_adam_step`` reads, with copies of one state."""
-
-    def __init__(self, params, dtype):
-        self.coefs = [p.astype(dtype) for p in params]
-        self._adam_m = [np.zeros_like(p) for p in self.coefs]
-        self._adam_v = [np.zeros_like(p) for p in self.coefs]
-        self.t_ = 0
-        self.beta_1, self.beta_2, self.epsilon = 0.9, 0.999, 1e-8
-        self.learning_rate_init = 0.01
-
-    def _params_flat(self):
-        return self.coefs
-
-
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 1e-5)])
 def test_adam_step_equals_the_plain_update(dtype, rtol):
     rng = np.random.default_rng(0)
     shapes = [(5, 4), (4, 3), (4,), (3,)]
-    params = [rng.normal(size=s) for s in shapes]
-    fast, plain = _State(params, dtype), _State(params, dtype)
+    start = [rng.normal(size=s).astype(dtype) for s in shapes]
+    fast_params = [p.copy() for p in start]
+    plain_params = [p.copy() for p in start]
+    fast = _optimizers.AdamOptimizer(fast_params, learning_rate_init=0.01)
+    plain = _optimizers.AdamOptimizer(plain_params, learning_rate_init=0.01)
 
     for _ in range(25):
         grads = [
             rng.normal(size=s).astype(dtype) * 10 ** rng.uniform(-6, 2) for s in shapes
         ]
-        _focal_mlp.FocalMLPClassifier._adam_step(fast, [g.copy() for g in grads])
-        _plain_adam_step(plain, grads)
+        fast.update_params(fast_params, [g.copy() for g in grads])
+        adam_update_params(plain, plain_params, grads)
 
-    assert fast.t_ == plain.t_ == 25
+    assert fast.t == plain.t == 25
     for a, b in zip(
-        fast.coefs + fast._adam_m + fast._adam_v,
-        plain.coefs + plain._adam_m + plain._adam_v,
+        fast_params + fast.ms + fast.vs,
+        plain_params + plain.ms + plain.vs,
         strict=True,
     ):
         assert a.dtype == dtype
@@ -355,9 +283,9 @@ def test_relu_derivative_equals_mask_assignment():
     a = np.maximum(rng.normal(size=(30, 20)), 0)
     delta = rng.normal(size=(30, 20))
     expected = delta.copy()
-    _plain_relu_derivative(a, expected)
+    relu_derivative(a, expected)
 
-    _focal_mlp._relu_derivative(a, delta)
+    _layers.DERIVATIVES["relu"](a, delta)
 
     assert_array_equal(delta, expected)
 
@@ -397,12 +325,12 @@ def test_training_equals_training_with_the_plain_routines(
         patch.setattr(
             _focal_mlp,
             "focal_loss_and_gradient",
-            lambda y, z, gamma, focal_alpha: _plain_focal(y, z, gamma, focal_alpha),
+            lambda y, z, gamma, focal_alpha: focal_loss_and_gradient(
+                y, z, gamma, focal_alpha
+            ),
         )
-        patch.setitem(
-            _focal_mlp._ACTIVATIONS, "relu", (_focal_mlp._relu, _plain_relu_derivative)
-        )
-        patch.setattr(FocalMLPClassifier, "_adam_step", _plain_adam_step)
+        patch.setitem(_layers.DERIVATIVES, "relu", relu_derivative)
+        patch.setattr(_optimizers.AdamOptimizer, "update_params", adam_update_params)
         plain = fit()
 
     assert fast.n_iter_ == plain.n_iter_ == 8
@@ -414,65 +342,41 @@ def test_training_equals_training_with_the_plain_routines(
     assert_allclose(fast.predict_proba(X), plain.predict_proba(X), rtol=rtol, atol=rtol)
 
 
-def _plain_embedding_step(self, X, grad_inputs):
-    """The lazy Adam step of the embedding on all rows at once."""
-    if sp.issparse(X):
-        X = X.tocsr()
-        rows, columns = np.unique(X.indices, return_inverse=True)
-        compact = sp.csr_matrix(
-            (X.data, columns.ravel(), X.indptr), shape=(X.shape[0], rows.size)
-        )
-        grad = np.asarray(compact.T @ grad_inputs)
-    else:
-        rows = np.arange(X.shape[1])
-        grad = np.asarray(X.T @ grad_inputs)
-    b1, b2 = self.beta_1, self.beta_2
-    rate = self.embedding_learning_rate
-    rate = self.learning_rate_init if rate is None else rate
-    lr = float(rate * np.sqrt(1 - b2**self.t_) / (1 - b1**self.t_))
-    m = self._embedding_m[rows]
-    v = self._embedding_v[rows]
-    m *= b1
-    m += (1 - b1) * grad
-    v *= b2
-    v += (1 - b2) * grad * grad
-    self._embedding_m[rows] = m
-    self._embedding_v[rows] = v
-    self.embedding_[rows] -= (lr * m / (np.sqrt(v) + self.epsilon)).astype(
-        self._dtype, copy=False
-    )
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("sparse", [True, False])
-@pytest.mark.parametrize("chunk_rows", [3, 256])
-def test_embedding_step_equals_the_update_of_all_rows_at_once(
-    monkeypatch, dtype, sparse, chunk_rows
-):
+def test_embedding_row_gradients_equal_the_full_product(sparse):
     rng = np.random.default_rng(0)
-    X = sp.random(60, 40, density=0.15, random_state=0, format="csr")
-    X = X.multiply(1 / np.maximum(X.sum(axis=1), 1e-12)).tocsr()
-    Y = (rng.random((60, 3)) < 0.4).astype(int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = FocalMLPClassifier(
-            (8,), max_iter=2, random_state=0, dtype=dtype,
-            embedding_init=rng.normal(size=(40, 5)), embedding_learning_rate=0.05,
-        ).fit(X, Y)
-    fast, plain = copy.deepcopy(clf), copy.deepcopy(clf)
-    monkeypatch.setattr(_focal_mlp, "_EMBEDDING_CHUNK_ROWS", chunk_rows)
-    # Dense rows without zeros: every embedding row is updated in either case.
-    batch = X[:25] if sparse else rng.random((25, 40)) + 0.1
-    batch = batch.astype(dtype)
+    X = sp.random(25, 40, density=0.1, random_state=0, format="csr")
+    if not sparse:
+        X = X.toarray()
+    grad_inputs = rng.normal(size=(25, 5))
+
+    rows, grad = _layers.embedding_row_gradients(X, grad_inputs)
+
+    plain_rows, plain_grad = embedding_row_gradients(X, grad_inputs)
+    assert 0 < rows.size < 40
+    assert_array_equal(rows, plain_rows)
+    assert_allclose(grad, plain_grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk_rows", [3, 256])
+def test_rowwise_adam_equals_the_update_of_all_rows_at_once(dtype, chunk_rows):
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(40, 5)).astype(dtype)
+    fast_param, plain_param = start.copy(), start.copy()
+    fast = _optimizers.RowwiseAdamOptimizer(
+        fast_param, learning_rate_init=0.05, chunk_rows=chunk_rows
+    )
+    plain = _optimizers.RowwiseAdamOptimizer(plain_param, learning_rate_init=0.05)
 
     for _ in range(4):
-        fast.t_ += 1
-        plain.t_ += 1
-        grad_inputs = rng.normal(size=(25, 5)).astype(dtype)
-        fast._embedding_step(batch, grad_inputs.copy())
-        _plain_embedding_step(plain, batch, grad_inputs.copy())
+        rows = np.sort(rng.choice(40, size=17, replace=False))
+        grad = rng.normal(size=(17, 5)).astype(dtype)
+        fast.update_rows(fast_param, rows, grad.copy())
+        rowwise_adam_update_rows(plain, plain_param, rows, grad.copy())
 
-    assert_array_equal(fast.embedding_, plain.embedding_)
-    assert_array_equal(fast._embedding_m, plain._embedding_m)
-    assert_array_equal(fast._embedding_v, plain._embedding_v)
-    assert not np.array_equal(fast.embedding_, clf.embedding_)
+    assert fast.t == plain.t == 4
+    assert_array_equal(fast_param, plain_param)
+    assert_array_equal(fast.ms, plain.ms)
+    assert_array_equal(fast.vs, plain.vs)
+    assert not np.array_equal(fast_param, start)

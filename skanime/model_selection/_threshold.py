@@ -39,7 +39,7 @@ from sklearn.utils.validation import (
 )
 
 from .._thresholds import threshold_mask as _threshold_mask
-from ._split import MultilabelStratifiedKFold
+from ._split import MultilabelStratifiedGroupKFold, MultilabelStratifiedKFold
 
 logger = logging.getLogger(__name__)
 
@@ -346,7 +346,11 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     cv : int, cross-validation generator, iterable or None, default=3
         Internal cross-validation. An int ``k`` (or None, for 3) gives
         ``MultilabelStratifiedKFold(k, shuffle=True,
-        random_state=random_state)``. A splitter or an iterable of
+        random_state=random_state)``, or
+        ``MultilabelStratifiedGroupKFold(k, shuffle=True,
+        random_state=random_state)`` when ``groups`` are passed to ``fit``, so
+        that no group is on both sides of an internal split. A splitter or an
+        iterable of
         ``(train, test)`` index arrays is used as is; its test rows need not
         cover every sample, and a row tested several times counts several
         times.
@@ -368,8 +372,9 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         ``-1`` means using all processors.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the shuffling of the default ``MultilabelStratifiedKFold``.
-        Ignored when ``cv`` is a splitter or an iterable.
+        Seeds the shuffling of the default ``MultilabelStratifiedKFold`` (or
+        ``MultilabelStratifiedGroupKFold``). Ignored when ``cv`` is a splitter
+        or an iterable.
 
     Attributes
     ----------
@@ -421,10 +426,15 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     times; pass fewer ``thresholds`` for a slow callable.
 
     ``fit(X, y, **params)`` passes ``params`` to ``estimator.fit`` (sliced to
-    the training rows), except ``groups``, which goes to the splitter. When
+    the training rows), except ``groups``, which goes to the splitter (with
+    an integer ``cv``, a :class:`MultilabelStratifiedGroupKFold`). When
     metadata routing is enabled (``sklearn.set_config(
     enable_metadata_routing=True)``), parameters are routed as requested
-    instead.
+    instead; the default splitter and :class:`MultilabelStratifiedGroupKFold`
+    request ``groups``, so ``fit(X, y, groups=groups)`` and a
+    :class:`~sklearn.model_selection.GridSearchCV` or
+    :func:`~sklearn.model_selection.cross_validate` given ``groups`` reach the
+    internal splits.
 
     References
     ----------
@@ -516,12 +526,15 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
             y = y.toarray()
         return np.asarray(y).astype(int)
 
-    def _check_cv(self):
+    def _check_cv(self, groups=None):
         cv = 3 if self.cv is None else self.cv
         if isinstance(cv, Integral):
-            return MultilabelStratifiedKFold(
-                cv, shuffle=True, random_state=self.random_state
+            splitter = (
+                MultilabelStratifiedKFold
+                if groups is None
+                else MultilabelStratifiedGroupKFold
             )
+            return splitter(cv, shuffle=True, random_state=self.random_state)
         return check_cv(cv)
 
     def _candidate_thresholds(self):
@@ -595,8 +608,9 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         grid = self._candidate_thresholds()
         routed = self._route_params(params)
 
-        cv = self._check_cv()
-        splits = list(cv.split(X, y, **routed.splitter.split))
+        split_params = dict(routed.splitter.split)
+        cv = self._check_cv(groups=split_params.get("groups"))
+        splits = list(cv.split(X, y, **split_params))
         if not self.refit and len(splits) != 1:
             raise ValueError(
                 f"refit=False needs a cv with a single split; got {len(splits)} "
@@ -762,7 +776,12 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         """
         splitter = self.cv
         if self.cv is None or isinstance(self.cv, Integral):
-            splitter = self._check_cv()
+            # The default splitter takes groups when they are given.
+            splitter = MultilabelStratifiedGroupKFold(
+                3 if self.cv is None else self.cv,
+                shuffle=True,
+                random_state=self.random_state,
+            )
         router = MetadataRouter(owner=self)
         router.add(
             estimator=self.estimator,

@@ -8,8 +8,6 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.metrics import accuracy_score, average_precision_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -20,6 +18,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._early_stopping import validation_score, validation_split
 from ._layers import (
     ACTIVATIONS,
     embedding_row_gradients,
@@ -292,7 +291,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, X_val=None, y_val=None):
+    def fit(self, X, y, *, groups=None, X_val=None, y_val=None):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -301,6 +300,16 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             Training features.
         y : array-like of shape (n_samples, n_labels) or (n_samples,)
             Label indicator matrix, or 1-D class labels.
+        groups : array-like of shape (n_samples,), default=None
+            Group of each sample (for example the franchise of each anime).
+            With ``early_stopping`` and no ``X_val``, the validation data is
+            held out by whole groups (one fold of a
+            :class:`~skanime.model_selection.MultilabelStratifiedGroupKFold`
+            with ``round(1 / validation_fraction)`` folds), so that no group
+            has samples on both sides and the validation score is not
+            inflated by near-duplicates of training samples. Ignored without
+            ``early_stopping``. Through a :class:`~sklearn.pipeline.Pipeline`
+            or a search, route it with ``set_fit_request(groups=True)``.
         X_val : {array-like, sparse matrix} of shape (n_val_samples, \
                 n_features), default=None
             Validation features for ``early_stopping``, used instead of
@@ -325,6 +334,12 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
                 "X_val and y_val are only used for early stopping; set "
                 "early_stopping=True or do not pass them."
             )
+        if X_val is not None and groups is not None:
+            raise ValueError(
+                "groups decide how the validation data is held out of X, and "
+                "X_val and y_val replace that split: pass either groups or "
+                "X_val and y_val, not both."
+            )
         incremental = self.warm_start and hasattr(self, "coefs_")
         self._partial_fit_classes = None
         return self._fit(
@@ -333,6 +348,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             incremental=incremental,
             single_epoch=False,
             validation=None if X_val is None else (X_val, y_val),
+            groups=groups if self.early_stopping else None,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -450,7 +466,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
         return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
 
-    def _fit(self, X, y, *, incremental, single_epoch, validation=None):
+    def _fit(self, X, y, *, incremental, single_epoch, validation=None, groups=None):
         self._dtype = self._resolved_dtype()
         hidden_sizes = self._resolved_hidden_sizes()
         X, y = validate_data(
@@ -488,7 +504,10 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
                 self.validation_scores_ = []
                 self.best_validation_score_ = -np.inf
             if validation is None:
-                X, X_val, Y, Y_val = self._validation_split(X, Y)
+                seed = int(self._rng.integers(np.iinfo(np.int32).max))
+                X, X_val, Y, Y_val = validation_split(
+                    X, Y, self.validation_fraction, self._target_kind, seed, groups
+                )
                 n_samples = X.shape[0]
             else:
                 X_val = validate_data(
@@ -550,23 +569,6 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         self._best_params = None
         return self
 
-    def _validation_split(self, X, Y):
-        stratify = None
-        if self._target_kind != "multilabel":
-            counts = (
-                Y.sum(axis=0) if Y.shape[1] > 1 else np.bincount(Y[:, 0].astype(int))
-            )
-            if counts.min() >= 2:
-                stratify = Y
-        seed = int(self._rng.integers(np.iinfo(np.int32).max))
-        return train_test_split(
-            X,
-            Y,
-            test_size=self.validation_fraction,
-            random_state=seed,
-            stratify=stratify,
-        )
-
     def _should_stop(self, X_val, Y_val):
         if X_val is not None:
             score = self._validation_score(X_val, Y_val)
@@ -590,13 +592,7 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _validation_score(self, X_val, Y_val):
         proba = expit(self._forward(X_val, training=False))
-        if self._target_kind == "multilabel":
-            if Y_val.sum() == 0:
-                return 0.0
-            return float(average_precision_score(Y_val, proba, average="micro"))
-        if self._target_kind == "binary":
-            return float(accuracy_score(Y_val[:, 0] > 0.5, proba[:, 0] >= 0.5))
-        return float(accuracy_score(Y_val.argmax(axis=1), proba.argmax(axis=1)))
+        return validation_score(Y_val, proba, self._target_kind)
 
     def _resolve_focal_alpha(self, Y):
         if self.focal_alpha is None:

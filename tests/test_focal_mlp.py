@@ -364,6 +364,82 @@ def test_early_stopping_scores_accuracy_for_class_targets(kind):
     assert 0.75 < clf.best_validation_score_ <= 1.0
 
 
+def _grouped_data(n_groups=60, size=5, seed=21):
+    """Groups of near-copies of one sample; column 0 numbers the samples."""
+    X, Y = _multilabel_data(n_samples=n_groups, seed=seed)
+    rng = np.random.default_rng(seed)
+    X = np.repeat(X, size, axis=0) + rng.normal(scale=0.01, size=(n_groups * size, 8))
+    X[:, 0] = np.arange(n_groups * size)
+    groups = np.repeat(np.arange(n_groups) * 7 % 101, size)  # any group ids
+    return X, np.repeat(Y, size, axis=0), groups
+
+
+@pytest.mark.parametrize("kind", ["multilabel", "binary"])
+def test_early_stopping_holds_out_whole_groups(kind):
+    X, Y, groups = _grouped_data()
+    y = Y if kind == "multilabel" else Y[:, 0]
+    clf = _RecordingMLP(
+        hidden_layer_sizes=(8,), early_stopping=True, max_iter=3, random_state=0
+    )
+
+    _fit_quietly(clf, X, y, groups=groups)
+
+    held_out = clf.held_out_[0][:, 0].astype(int)
+    trained = np.setdiff1d(np.arange(len(X)), held_out)
+    assert set(groups[held_out]).isdisjoint(groups[trained])
+    # One fold in round(1 / validation_fraction) = 10: about 6 of 60 groups.
+    assert 3 <= len(set(groups[held_out])) <= 9
+    assert len(held_out) == 5 * len(set(groups[held_out]))
+    # Without groups the same data gets a split that cuts groups.
+    _fit_quietly(clf, X, y)
+    held_out = clf.held_out_[0][:, 0].astype(int)
+    trained = np.setdiff1d(np.arange(len(X)), held_out)
+    assert not set(groups[held_out]).isdisjoint(groups[trained])
+
+
+def test_groups_reach_the_network_through_metadata_routing():
+    from sklearn import config_context
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, Y, groups = _grouped_data()
+    with config_context(enable_metadata_routing=True):
+        clf = _RecordingMLP(
+            hidden_layer_sizes=(8,), early_stopping=True, max_iter=2, random_state=0
+        ).set_fit_request(groups=True)
+        pipeline = make_pipeline(StandardScaler().set_fit_request(), clf)
+        _fit_quietly(pipeline, X, Y, groups=groups)
+    scaler = pipeline[0]
+    held_out = np.rint(
+        clf.held_out_[0][:, 0] * scaler.scale_[0] + scaler.mean_[0]
+    ).astype(int)
+    trained = np.setdiff1d(np.arange(len(X)), held_out)
+    assert set(groups[held_out]).isdisjoint(groups[trained])
+
+
+@pytest.mark.parametrize(
+    "groups, fit_params, message",
+    [
+        (np.arange(10), {}, r"one group per training sample, shape \(300,\)"),
+        (np.arange(300) % 4, {}, "needs at least 10 groups; got 4"),
+        (np.arange(300), {"X_val": "X", "y_val": "Y"}, "either groups or X_val"),
+    ],
+)
+def test_bad_groups_are_rejected(groups, fit_params, message):
+    X, Y, _ = _grouped_data()
+    fit_params = {k: {"X": X, "Y": Y}[v] for k, v in fit_params.items()}
+    clf = _small(early_stopping=True, max_iter=2)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, Y, groups=groups, **fit_params)
+
+
+def test_groups_are_not_needed_without_early_stopping():
+    X, Y, groups = _grouped_data()
+    with_groups = _fit_quietly(_small(max_iter=3), X, Y, groups=groups[:10])
+    without = _fit_quietly(_small(max_iter=3), X, Y)
+    assert_array_equal(with_groups.coefs_[0], without.coefs_[0])
+
+
 # ------------------------------------------------------------ labels
 def test_constant_label_warns_once_and_gets_a_constant_probability():
     X, Y = _multilabel_data(n_samples=100, seed=14)

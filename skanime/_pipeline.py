@@ -226,6 +226,11 @@ class GenreClassifier(BaseEstimator):
         self._validate_params()
         documents = check_documents(X, type(self).__name__)
         genre_lists = _as_genre_lists(y)
+        # One spelling per genre (" Action ", "ACTION" -> "Action"); see
+        # skanime.datasets.fold_genre_names. Empty names are refused.
+        from .datasets._taxonomy import fold_genre_names
+
+        genre_lists, _ = fold_genre_names(genre_lists, source="GenreClassifier y")
         if len(genre_lists) != len(documents):
             raise ValueError(
                 f"X has {len(documents)} synopses but y has {len(genre_lists)} genre "

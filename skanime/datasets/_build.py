@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import validate_params
 
 from .._io import atomic_writes, check_output_paths
 from ._mal_page import ParseError, parse_mal_page
+from ._taxonomy import _GenreFolder
 
 __all__ = ["BuildReport", "build_dataset"]
 
@@ -240,7 +241,7 @@ def _inputs(source, files):
             )
 
 
-def _record_row(source, fallback_id, read, seen_ids):
+def _record_row(source, fallback_id, read, seen_ids, genre_folder):
     """Parse one input into a seed CSV row, or raise _Reject."""
     data = read()
     try:
@@ -253,7 +254,7 @@ def _record_row(source, fallback_id, read, seen_ids):
             "no mal_id",
             "the page has no /anime/<id>/ link and its file name is not <id>.html",
         )
-    labels = record.all_labels()
+    labels = genre_folder.fold(record.all_labels(), source)
     if not labels:
         raise _Reject("no genres", "the page lists no genre, theme or demographic")
     if any("," in label for label in labels):
@@ -387,14 +388,18 @@ def build_dataset(source, out_csv, *, rejects_csv=None):
     files = _source_files(source)
     check_output_paths([out_csv, rejects_csv], inputs=[source, *files])
     rows, rejects, seen_ids = [], [], {}
+    genre_folder = _GenreFolder()
     n_inputs = 0
     for source_name, fallback_id, read in _inputs(source, files):
         n_inputs += 1
         try:
-            rows.append(_record_row(source_name, fallback_id, read, seen_ids))
+            rows.append(
+                _record_row(source_name, fallback_id, read, seen_ids, genre_folder)
+            )
         except _Reject as reject:
             rejects.append((source_name, reject.reason, reject.detail))
     rows.sort(key=lambda row: row[0])
+    genre_folder.log(f"build_dataset({str(source)!r})")
 
     # Both files are complete on disk before either replaces an old one.
     with atomic_writes([(out_csv, "w"), (rejects_csv, "w")], newline="") as files:

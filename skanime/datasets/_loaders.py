@@ -18,7 +18,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._franchise import franchise_groups
-from ._taxonomy import map_genres
+from ._taxonomy import _GenreFolder, map_genres
 
 __all__ = ["DataFormatError", "load_anime"]
 
@@ -153,7 +153,14 @@ def _split_genre_field(value, *, path, line, column):
         names = [n.strip() for n in names]
     else:
         names = [n.strip() for n in text.split(",")]
-    names = [n for n in names if n]
+    if not all(names):
+        raise DataFormatError(
+            f"column {column!r} holds an empty genre name in {text[:60]!r} (a "
+            "doubled, leading or trailing comma, or an empty string). Remove it "
+            "from that cell.",
+            path=path,
+            line=line,
+        )
     if names == ["Unknown"]:
         # The Kaggle 2020 dump writes "Unknown" for an anime without genres.
         return []
@@ -181,8 +188,15 @@ def _json_genre_names(value, *, path, line, key):
                 path=path,
                 line=line,
             )
+        if not name.strip():
+            raise DataFormatError(
+                f"{key!r} holds an empty genre name ({item!r:.60}). Remove it from "
+                "that record.",
+                path=path,
+                line=line,
+            )
         names.append(name.strip())
-    return [n for n in names if n]
+    return names
 
 
 def _parse_id(value):
@@ -228,6 +242,7 @@ class _Collector:
         self.rows = []
         self.dropped = []
         self.seen_ids = set()
+        self.genre_folder = _GenreFolder()
 
     def add(self, line, raw_id, name, type_, synopsis, families):
         mal_id = _parse_id(raw_id)
@@ -243,8 +258,9 @@ class _Collector:
         if not synopsis.strip():
             self.dropped.append((line, mal_id, MISSING_SYNOPSIS))
             return
-        genres = _dedupe(
-            [g for family in self.label_families for g in families.get(family, ())]
+        genres = self.genre_folder.fold(
+            [g for family in self.label_families for g in families.get(family, ())],
+            f"{self.path}, line {line}",
         )
         if not genres and self.drop_empty_genres:
             self.dropped.append((line, mal_id, NO_GENRES))
@@ -483,7 +499,12 @@ def load_anime(
     per reason are logged on the ``"skanime"`` logger. The reasons are
     "invalid mal_id", "missing synopsis" (absent, null, NaN or blank),
     "synopsis is not a string", "no genres", "no genres after mapping" and
-    "duplicate mal_id" (the first usable record of an id is kept). A file
+    "duplicate mal_id" (the first usable record of an id is kept). Genre
+    names are folded to one spelling per genre, as
+    :func:`~skanime.datasets.fold_genre_names` does (case and spacing, the
+    taxonomy's spelling for MAL's names; the count of folded names is logged
+    as a warning, names outside MAL's taxonomies are kept and logged), and
+    an empty genre name is a :class:`DataFormatError`. A file
     that cannot be read as a whole (unknown header, bad CSV quoting, a field
     count that differs from the header, invalid JSON, genres that are not a
     list) raises :class:`DataFormatError` naming the file and line.
@@ -599,6 +620,7 @@ def load_anime(
 
     rows, dropped = collector.rows, collector.dropped
     _log_dropped(os.fspath(path), len(rows), dropped)
+    collector.genre_folder.log(os.fspath(path))
     if not rows:
         counts = Counter(reason for _, _, reason in dropped)
         raise DataFormatError(

@@ -34,6 +34,10 @@ time, and ``unknown=`` in :func:`map_genres` decides what happens to names
 not listed here.
 """
 
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
 from sklearn.utils._param_validation import Hidden, StrOptions, validate_params
 
 __all__ = [
@@ -43,9 +47,13 @@ __all__ = [
     "GENRES_2021",
     "GENRES_2023",
     "THEMES_2023",
+    "GenreFoldReport",
+    "fold_genre_names",
     "map_genres",
     "split_genre_families",
 ]
+
+logger = logging.getLogger("skanime.datasets")
 
 # MAL genre ids and names, by taxonomy year.
 _IDS_2020 = {
@@ -297,3 +305,156 @@ def split_genre_families(genres, *, unknown="error"):
         genre_id = _NAME_TO_ID.get(name.casefold())
         families[_FAMILY_2023.get(genre_id, "genres")].append(name)
     return families
+
+
+# Every name of the three taxonomies, by its folded form ("slice of life").
+_SPELLING = {
+    " ".join(name.split()).casefold(): name
+    for ids in (_IDS_2020, _IDS_2021, _IDS_2023)
+    for name in ids.values()
+}
+
+
+@dataclass
+class GenreFoldReport:
+    """What :func:`fold_genre_names` changed.
+
+    Attributes
+    ----------
+    n_folded : int
+        Genre names (occurrences) whose spelling was changed.
+
+    folded : dict of str to str
+        Each changed spelling and the spelling it became.
+
+    unknown : list of str
+        The names found in none of MAL's 2020, 2021 and 2023 taxonomies,
+        kept (spacing folded, first-seen case), sorted.
+    """
+
+    n_folded: int = 0
+    folded: dict = field(default_factory=dict)
+    unknown: list = field(default_factory=list)
+
+
+class _GenreFolder:
+    """Fold genre spellings list by list, counting what was changed."""
+
+    def __init__(self):
+        self._unknown_spelling = {}
+        self._folded = Counter()
+        self._unknown = Counter()
+
+    def fold(self, names, where):
+        out, seen = [], set()
+        for name in names:
+            clean = " ".join(name.split())
+            if not clean:
+                raise ValueError(
+                    f"{where} holds an empty genre name ({name!r}). Genre names "
+                    "must hold a letter; remove the empty entry (a doubled or "
+                    "trailing comma gives one)."
+                )
+            key = clean.casefold()
+            spelling = _SPELLING.get(key)
+            if spelling is None:
+                spelling = self._unknown_spelling.setdefault(key, clean)
+                self._unknown[spelling] += 1
+            if spelling != name:
+                self._folded[(name, spelling)] += 1
+            if spelling not in seen:
+                seen.add(spelling)
+                out.append(spelling)
+        return out
+
+    def report(self):
+        folded = {}
+        for (raw, spelling), _ in self._folded.most_common():
+            folded.setdefault(raw, spelling)
+        return GenreFoldReport(
+            n_folded=sum(self._folded.values()),
+            folded=folded,
+            unknown=sorted(self._unknown),
+        )
+
+    def log(self, source):
+        report = self.report()
+        if report.n_folded:
+            shown = ", ".join(
+                f"{raw!r} -> {spelling!r}"
+                for raw, spelling in list(report.folded.items())[:5]
+            )
+            more = len(report.folded) - 5
+            logger.warning(
+                "%s: folded %d genre names to one spelling per genre (case and "
+                "spacing): %s%s.",
+                source,
+                report.n_folded,
+                shown,
+                f" and {more} more spellings" if more > 0 else "",
+            )
+        if report.unknown:
+            logger.info(
+                "%s: %d genre names are in none of MAL's 2020, 2021 and 2023 "
+                "taxonomies and were kept as given: %s.",
+                source,
+                len(report.unknown),
+                ", ".join(report.unknown[:20]),
+            )
+        return report
+
+
+def fold_genre_names(genre_lists, *, source="genre lists"):
+    """Fold the spellings of genre names so each genre has one name.
+
+    Case and spacing are folded: surrounding spaces are removed, inner runs
+    of whitespace become one space, and a name known to MAL's 2020, 2021 or
+    2023 taxonomy takes that taxonomy's spelling (``" sci-fi"`` becomes
+    ``"Sci-Fi"``, ``"SLICE  OF LIFE"`` becomes ``"Slice of Life"``). Names
+    the taxonomies do not know are kept, spacing folded, with the case of
+    their first occurrence, so ``"Isekai-ish"`` and ``"isekai-ish"`` are one
+    genre. Names are not renamed between years (that is :func:`map_genres`'
+    job). Repeats within one list are removed.
+
+    The number of changed names is logged as a warning on the
+    ``"skanime.datasets"`` logger, with examples; the unknown names are
+    logged at INFO level.
+
+    Parameters
+    ----------
+    genre_lists : iterable of list of str
+        The genre names of each anime.
+
+    source : str, default="genre lists"
+        What the lists are, for the log and error messages.
+
+    Returns
+    -------
+    genre_lists : list of list of str
+        The folded lists, in input order.
+
+    report : GenreFoldReport
+        The count and spellings folded, and the unknown names.
+
+    Raises
+    ------
+    ValueError
+        If a name is empty or only whitespace; the message gives its
+        position.
+
+    Examples
+    --------
+    >>> from skanime.datasets import fold_genre_names
+    >>> lists, report = fold_genre_names([[" Action ", "sci-fi", "ACTION"],
+    ...                                   ["Sci-Fi", "Isekai-ish"]])
+    >>> lists
+    [['Action', 'Sci-Fi'], ['Sci-Fi', 'Isekai-ish']]
+    >>> report.n_folded, report.unknown
+    (3, ['Isekai-ish'])
+    """
+    folder = _GenreFolder()
+    out = [
+        folder.fold(list(names), f"{source}: entry {i}")
+        for i, names in enumerate(genre_lists)
+    ]
+    return out, folder.log(source)

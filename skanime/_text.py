@@ -13,6 +13,7 @@ that could scan far are bounded, and none of them nests repetitions.
 import html
 import numbers
 import re
+from collections.abc import ItemsView, KeysView, Set
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -168,8 +169,20 @@ def normalize_whitespace(text):
     return _WHITESPACE_PATTERN.sub(" ", text).strip()
 
 
-def check_documents(X, caller):
-    """Return ``X`` as a list of str, or raise an error naming the bad entry."""
+def check_documents(X, caller, *, allow_empty=False):
+    """Return ``X`` as a list of str, or raise an error naming the bad entry.
+
+    Refused: a single str or bytes, a dict, a DataFrame, a 2-D array, an
+    unordered collection (a set: the outputs would come back in an arbitrary
+    order), no documents at all (unless ``allow_empty``), and any document
+    that is not a str.
+    """
+    if isinstance(X, Set) and not isinstance(X, (KeysView, ItemsView)):
+        raise ValueError(
+            f"{caller} expects an ordered sequence of raw text documents; got a "
+            f"{type(X).__name__}, whose order is arbitrary, so the results could "
+            "not be matched to the documents. Pass a list, e.g. sorted(documents)."
+        )
     if isinstance(X, (str, bytes)):
         raise ValueError(
             f"{caller} expects an iterable of raw text documents (a list, a 1-D "
@@ -205,6 +218,11 @@ def check_documents(X, caller):
                 f"{caller} expects an iterable of raw text documents; got "
                 f"{type(X).__name__}, which is not iterable."
             ) from None
+    if not X and not allow_empty:
+        raise ValueError(
+            f"{caller} got no documents (an empty input); pass at least one "
+            "synopsis, e.g. [\"A boy pilots a giant robot.\"]."
+        )
     for i, doc in enumerate(X):
         if isinstance(doc, str):
             continue
@@ -349,7 +367,7 @@ class SynopsisCleaner(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         self : SynopsisCleaner
             This transformer.
         """
-        check_documents(X, type(self).__name__)
+        check_documents(X, type(self).__name__, allow_empty=True)
         return self
 
     def transform(self, X):
@@ -366,7 +384,7 @@ class SynopsisCleaner(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             The cleaned documents, in input order, one per input document.
         """
         self._validate_params()
-        docs = check_documents(X, type(self).__name__)
+        docs = check_documents(X, type(self).__name__, allow_empty=True)
         stop_words = self._stop_word_set()
         vocabulary = self._vocabulary_lookup()
         out = np.empty(len(docs), dtype=object)

@@ -360,6 +360,39 @@ def _log_loaded(bunch, source, progress):
     progress.log(message)
 
 
+#: The fewest anime a model can be trained on (the default model splits its
+#: training data into folds); cross-validation needs this many in every
+#: training fold.
+MIN_TRAINING_ANIME = 10
+
+
+def _check_trainable(Y, names, source, n_splits=None):
+    """Refuse, before training, data a model cannot learn anything from."""
+    Y = np.asarray(Y)
+    n = len(Y)
+    if n_splits is not None:
+        needed = max(n_splits, -(-MIN_TRAINING_ANIME * n_splits // (n_splits - 1)))
+        if n < needed:
+            raise UsageError(
+                f"{source} holds {n} usable anime; {n_splits}-fold cross-validation "
+                f"needs at least {needed} (each fold trains on at least "
+                f"{MIN_TRAINING_ANIME}). Use more anime or fewer folds (--cv)"
+            )
+    elif n < MIN_TRAINING_ANIME:
+        raise UsageError(
+            f"{source} holds {n} usable anime; training needs at least "
+            f"{MIN_TRAINING_ANIME}. Add anime to the dataset"
+        )
+    varying = Y.any(axis=0) & ~Y.all(axis=0)
+    if not varying.any():
+        shared = ", ".join(str(g) for g in np.asarray(names)[Y.all(axis=0)])
+        raise UsageError(
+            f"every anime in {source} has the same genres ({shared or 'none'}), so "
+            "there is nothing to tell apart; a dataset needs anime with different "
+            "genres (each genre present in some anime and absent in others)"
+        )
+
+
 def _subset(bunch, n, seed, progress):
     """Data, target and genre names, restricted to a random sample of ``n``."""
     X = np.asarray(bunch.data, dtype=object)
@@ -456,7 +489,33 @@ def _load_model(path):
             f"{path} holds a {type(model).__name__}, not a GenreClassifier; "
             "write models with 'skanime train'"
         )
+    _check_model_state(model, path)
     return model
+
+
+def _check_model_state(model, path):
+    """Refuse an untrained model, or one whose state this version cannot use."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise UsageError(
+            f"{path} holds a GenreClassifier that was never trained; write a "
+            "trained model with 'skanime train DATA -o MODEL'"
+        ) from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.predict_proba(["a probe synopsis"])
+            model.predict(["a probe synopsis"])
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise UsageError(
+            f"{path} holds a model whose stored state does not match this skanime "
+            f"version ({type(exc).__name__}: {_one_line(exc)[:120]}); train it "
+            "again with 'skanime train'"
+        ) from None
 
 
 def _save_model(model, path, progress):
@@ -620,6 +679,7 @@ def _cmd_train(args, progress):
     bunch = _load_data(args.data, progress)
     names = np.asarray(bunch.target_names, dtype=object)
     X = np.asarray(bunch.data, dtype=object)
+    _check_trainable(bunch.target, names, args.data)
     with progress.stage(f"training on {len(X)} anime", "training"):
         _fit(model, X, _genre_lists(bunch.target, names), args.data)
     _save_model(model, args.output, progress)
@@ -632,6 +692,7 @@ def _cmd_evaluate(args, progress):
     _make_pipeline(args.param, args.seed)
     bunch = _load_data(args.data, progress)
     X, Y, names = _subset(bunch, args.subset, args.seed, progress)
+    _check_trainable(Y, names, args.data, n_splits=args.cv)
     report = _report(X, Y, names, args, progress, output_dict=args.json)
     if args.json:
         _print_json(

@@ -391,6 +391,17 @@ def _read_csv(text, path, collector):
         except StopIteration:
             break
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise DataFormatError(
+                    f"a field of the record starting on this line is longer than "
+                    f"{csv.field_size_limit():,} characters, the most a CSV field "
+                    "may hold here. Shorten that field (no synopsis needs this "
+                    "much), or, if the record is short, look for a quote it opens "
+                    "and never closes: the rest of the file then reads as one "
+                    "field.",
+                    path=path,
+                    line=start,
+                ) from None
             raise DataFormatError(
                 f"malformed CSV ({exc}); a quoted field that starts on this line is "
                 "not closed properly. Check the quotes of that record.",

@@ -555,7 +555,7 @@ def bench_components(documents, rounds):
     delta = rng.standard_normal((200, 256)).astype(np.float32)
     lowered = [doc.lower() for doc in documents]
     cleaned = list(_text.SynopsisCleaner(stop_words=None).transform(documents))
-    default_pattern = re.compile(_embedding._DEFAULT_TOKEN_PATTERN)
+    default_pattern = re.compile(_text.TOKEN_PATTERN)
 
     def repeat(fn, n):
         def run():

@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._text import check_documents
+from ._text import TOKEN_PATTERN, check_documents
 
 logger = logging.getLogger("skanime")
 
@@ -32,7 +32,6 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 # enough to amortise numpy calls, small enough to bound the tokens held.
 _CHUNK_DOCUMENTS = 4096
 
-_DEFAULT_TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
 # str.translate table sending every ASCII character outside \w to a space.
 _ASCII_NON_WORD = str.maketrans(
     {char: " " for char in map(chr, range(128)) if not (char.isalnum() or char == "_")}
@@ -211,7 +210,7 @@ class TfidfWeightedW2VTransformer(
         sample=1e-3,
         workers=1,
         lowercase=True,
-        token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",
+        token_pattern=TOKEN_PATTERN,
         stop_words=None,
         min_df=1,
         max_df=1.0,
@@ -270,8 +269,6 @@ class TfidfWeightedW2VTransformer(
 
     def _word_vectors(self, documents, analyzer):
         if self.vectors is None:
-            if self.sample < 0:  # pragma: no cover - guarded by constraints
-                raise ValueError("sample must be >= 0")
             sentences = [analyzer(doc) for doc in documents]
             if not any(sentences):
                 raise ValueError(
@@ -438,7 +435,7 @@ class TfidfWeightedW2VTransformer(
         vectorizer = self._vectorizer  # the fitted settings, as in fit
         preprocess = vectorizer.build_preprocessor()
         tokenize = vectorizer.build_tokenizer()
-        if vectorizer.token_pattern == _DEFAULT_TOKEN_PATTERN:
+        if vectorizer.token_pattern == TOKEN_PATTERN:
             tokenize = functools.partial(_default_pattern_candidates, findall=tokenize)
         lookup = vectorizer.vocabulary_.get
         n_words = len(vectorizer.vocabulary_)

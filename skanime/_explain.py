@@ -1,25 +1,34 @@
 """Word-level explanations of genre predictions.
 
-A single-network pipeline (clean -> embed -> [scale] -> clf) computes, for a
-synopsis with row-normalised TF-IDF word weights ``a`` (one per word of the
-embedding vocabulary),
+Two methods split the logit (log-odds) of a genre among the words of one
+synopsis.
+
+*Leave-one-word-out occlusion* works for any fitted model that maps texts to
+genre probabilities, the default model included: a word's contribution is
+the drop of the logit when all its occurrences are removed from the text.
+It scores one copy of the text per distinct word, so its work is the number
+of distinct words times the length of the text; texts with more than
+``max_words`` distinct words (:data:`MAX_OCCLUSION_WORDS` by default) are
+refused rather than explained slowly.
+
+*Integrated gradients* [1]_ apply to a single-network pipeline (clean ->
+embed -> [scale] -> clf). For a synopsis with row-normalised TF-IDF word
+weights ``a`` (one per word of the embedding vocabulary),
 
     x = sum_w a_w v_w          (embedding: linear in a)
     z = (x - mean) / scale     (StandardScaler: affine)
     logit_k = MLP_k(z)         (the network: nonlinear)
 
-so ``logit_k`` is a function ``F_k(a)`` of the word weights alone.
-Integrated gradients [1]_ attribute ``F_k(a) - F_k(0)`` (the document
-against the empty document, whose embedding is the zero vector) to the words:
+so ``logit_k`` is a function ``F_k(a)`` of the word weights alone, and the
+contributions
 
-    contribution_w = a_w * integral_0^1 dF_k/da_w(t a) dt.
+    contribution_w = a_w * integral_0^1 dF_k/da_w(t a) dt
 
-The contributions of a document's words sum to ``F_k(a) - F_k(0)`` exactly
-(completeness); only the integral is approximated, by the midpoint rule on
-``n_steps`` points. The gradient ``dF_k/da_w = v_w . (dMLP_k/dz / scale)`` is
-computed by backpropagation through the fitted ``coefs_`` (and the batch
-normalisation running statistics, in evaluation mode). Words absent from the
-text have ``a_w = 0`` and get nothing.
+sum to ``F_k(a) - F_k(0)`` (the document against the empty document);
+only the integral is approximated, by the midpoint rule on ``n_steps``
+points. The gradient is computed by backpropagation through the fitted
+weights with the network's own layers (:mod:`skanime._layers`), batch
+normalisation in evaluation mode.
 
 References
 ----------
@@ -41,12 +50,19 @@ from sklearn.utils.validation import check_is_fitted
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
 from ._layers import activation_and_derivative, inverse_std
+from ._text import TOKEN_PATTERN
 
-__all__ = ["GenreExplanation", "explain_genres"]
+__all__ = ["MAX_OCCLUSION_WORDS", "GenreExplanation", "explain_genres"]
 
 _METHODS = ("auto", "integrated_gradients", "occlusion")
-_WORD_PATTERN = re.compile(r"(?u)\b[^\W\d_][^\W\d_]+\b")
+_WORD_PATTERN = re.compile(TOKEN_PATTERN)
 _PROBA_FLOOR = 1e-12
+_DEFAULT_STEPS = 64
+#: Distinct words occlusion explains at most by default: it scores one copy
+#: of the text per distinct word.
+MAX_OCCLUSION_WORDS = 2000
+# Texts handed to the model's predict_proba at once by occlusion.
+_OCCLUSION_BATCH = 256
 
 
 class GenreExplanation:
@@ -318,13 +334,38 @@ def _logit(p):
     return np.log(p) - np.log1p(-p)
 
 
-def _occlusion(predict_proba, text, outputs):
-    words = sorted({w.lower() for w in _WORD_PATTERN.findall(text)})
-    variants = [re.sub(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", " ", text) for w in words]
+def _occlusion_words(text):
+    """Distinct lower-cased words of ``text`` and the spans of each."""
+    spans = {}
+    for match in _WORD_PATTERN.finditer(text):
+        spans.setdefault(match.group().lower(), []).append(match.span())
+    return spans
+
+
+def _without(text, spans):
+    """``text`` with each span replaced by a space."""
+    pieces, start = [], 0
+    for begin, end in spans:
+        pieces.append(text[start:begin])
+        start = end
+    pieces.append(text[start:])
+    return " ".join(pieces)
+
+
+def _occlusion(predict_proba, text, outputs, spans):
+    words = sorted(spans)
+    scores = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        proba = np.asarray(predict_proba([text, "", *variants]), dtype=float)
-    scores = _logit(proba[:, outputs])
+        batch = [text, ""]
+        for word in words:
+            batch.append(_without(text, spans[word]))
+            if len(batch) == _OCCLUSION_BATCH:
+                scores.append(_logit(np.asarray(predict_proba(batch))[:, outputs]))
+                batch = []
+        if batch:
+            scores.append(_logit(np.asarray(predict_proba(batch))[:, outputs]))
+    scores = np.vstack(scores)
     contributions = scores[0] - scores[2:]
     return (
         np.array(words, dtype=object),
@@ -341,6 +382,7 @@ def _is_int(value):
 
 
 def _resolve_model(model):
+    """The model's pipeline, genre names, and its proba and predict on texts."""
     if hasattr(model, "pipeline_") and hasattr(model, "classes_"):
         check_is_fitted(model)
         classes = np.asarray(model.classes_).astype(str)
@@ -352,23 +394,31 @@ def _resolve_model(model):
             return np.flatnonzero(np.asarray(model.predict_indicator([text]))[0])
 
         return model.pipeline_, classes, proba, predicted
-    if isinstance(model, Pipeline):
+    if not (hasattr(model, "predict_proba") and hasattr(model, "predict")):
+        raise TypeError(
+            "explain_genres expects a fitted GenreClassifier, or a fitted model "
+            "with predict_proba and predict on a list of texts (a Pipeline from "
+            f"text to label sets); got {type(model).__name__}."
+        )
+    if hasattr(model, "fit"):  # an estimator; a plain scoring object is taken as is
         check_is_fitted(model)
-        final = model.steps[-1][1]
-        n_outputs = getattr(final, "n_outputs_", None) or len(final.classes_)
-        classes = np.array([str(i) for i in range(n_outputs)])
 
-        def proba(texts):
-            return np.asarray(model.predict_proba(texts))
+    def proba(texts):
+        values = model.predict_proba(texts)
+        if isinstance(values, list):
+            raise TypeError(
+                f"{type(model).__name__}.predict_proba returns one array per "
+                "label; explain_genres needs one (n_texts, n_labels) array of "
+                "label probabilities, as OneVsRestClassifier gives."
+            )
+        return np.asarray(values)
 
-        def predicted(text):
-            return np.flatnonzero(np.asarray(model.predict([text])).reshape(1, -1)[0])
+    def predicted(text):
+        return np.flatnonzero(np.asarray(model.predict([text])).reshape(1, -1)[0])
 
-        return model, classes, proba, predicted
-    raise TypeError(
-        "explain_genres expects a fitted GenreClassifier or Pipeline; got "
-        f"{type(model).__name__}."
-    )
+    n_outputs = proba([""]).shape[1]
+    classes = np.array([str(i) for i in range(n_outputs)])
+    return model, classes, proba, predicted
 
 
 def _resolve_outputs(genre, classes, text, predicted, proba):
@@ -391,21 +441,35 @@ def _resolve_outputs(genre, classes, text, predicted, proba):
     return np.array(outputs, dtype=int)
 
 
-def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=64):
+def explain_genres(
+    model,
+    text,
+    *,
+    genre=None,
+    top_n=10,
+    method="auto",
+    n_steps=None,
+    max_words=MAX_OCCLUSION_WORDS,
+):
     """Which words of a synopsis pushed each genre up or down.
+
+    :meth:`skanime.GenreClassifier.explain` calls this function.
 
     Parameters
     ----------
-    model : GenreClassifier or Pipeline
-        A fitted model. With the default pipeline layout (text steps, a
-        :class:`~skanime.TfidfWeightedW2VTransformer` without ``norm``,
-        optional :class:`~sklearn.preprocessing.StandardScaler` steps and a
-        :class:`~skanime.FocalMLPClassifier` or
+    model : GenreClassifier or estimator
+        A fitted :class:`~skanime.GenreClassifier`, or any fitted model whose
+        ``predict_proba`` maps a list of texts to an ``(n_texts, n_labels)``
+        array of label probabilities and whose ``predict`` gives label
+        indicator rows (for example a :class:`~sklearn.pipeline.Pipeline`
+        from text to label sets). The default model of
+        :func:`skanime.make_genre_pipeline` and every other model are
+        explained by leave-one-word-out occlusion; a single-network Pipeline
+        (text steps, a :class:`~skanime.TfidfWeightedW2VTransformer` without
+        ``norm``, optional :class:`~sklearn.preprocessing.StandardScaler`
+        steps and a :class:`~skanime.FocalMLPClassifier` or
         :class:`~sklearn.neural_network.MLPClassifier` with sigmoid outputs)
-        integrated gradients are used. The default model of
-        :func:`skanime.make_genre_pipeline` (an ensemble of networks mixed
-        with a linear model, not such a Pipeline) and any other model are
-        explained by leave-one-word-out occlusion.
+        can also be explained by integrated gradients.
     text : str
         One synopsis.
     genre : str, list of str or None, default=None
@@ -415,11 +479,21 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
         Words shown per genre, those with the largest absolute contribution.
         None keeps every word. ``summary["total"]`` always sums all words.
     method : {"auto", "integrated_gradients", "occlusion"}, default="auto"
-        ``"integrated_gradients"`` requires the default layout and raises
-        :class:`NotImplementedError` otherwise; ``"occlusion"`` works for
-        any model; ``"auto"`` picks integrated gradients when possible.
-    n_steps : int, default=64
-        Midpoints of the integration path for integrated gradients.
+        ``"occlusion"`` works for any model; ``"integrated_gradients"``
+        requires a single-network Pipeline and raises
+        :class:`NotImplementedError` for other models (the default model
+        included); ``"auto"`` uses integrated gradients when they apply and
+        occlusion otherwise.
+    n_steps : int or None, default=None
+        Midpoints of the integration path of integrated gradients; None
+        means 64. Passing it when the explanation is made by occlusion is a
+        ``ValueError``, since occlusion has no steps.
+    max_words : int, default=MAX_OCCLUSION_WORDS
+        Occlusion explains texts of at most this many distinct words
+        (2,000 by default) and raises a ``ValueError`` for longer ones: it
+        scores one copy of the text per distinct word, so its work grows as
+        the number of distinct words times the length of the text.
+        Integrated gradients have no such limit.
 
     Returns
     -------
@@ -431,7 +505,13 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
     -----
     Contributions are in logit units (log-odds of the genre).
 
-    *Integrated gradients* (default layout): contributions sum to
+    *Occlusion* (any model): a word's contribution is the logit drop when all
+    its occurrences are removed from the text. Contributions do not add up
+    to the logit difference (the residual shows by how much) and interactions
+    between words are ignored. Words are the text's runs of two letters or
+    more, case folded, before any cleaning.
+
+    *Integrated gradients* (single-network Pipeline): contributions sum to
     ``logit(text) - logit(empty text)`` up to the midpoint-rule error of the
     path integral, reported as ``summary["residual"]`` and shrinking as
     ``n_steps`` grows. It is exact, whatever ``n_steps``, when the network is
@@ -442,11 +522,6 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
     embedding's vocabulary terms after cleaning; words without a vector or
     removed as stop words get nothing.
 
-    *Occlusion* (any model): a word's contribution is the logit drop when all
-    its occurrences are removed from the text. Contributions do not add up
-    to the logit difference (the residual shows by how much) and interactions
-    between words are ignored.
-
     Examples
     --------
     >>> from sklearn.feature_extraction.text import TfidfVectorizer
@@ -454,14 +529,13 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
     >>> from sklearn.multiclass import OneVsRestClassifier
     >>> from sklearn.pipeline import make_pipeline
     >>> from skanime import GenreClassifier
-    >>> from skanime._explain import explain_genres
     >>> pipe = make_pipeline(TfidfVectorizer(),
     ...                      OneVsRestClassifier(LogisticRegression(C=100)))
     >>> model = GenreClassifier(pipeline=pipe).fit(
     ...     ["robots fight in space", "a girl falls in love",
     ...      "pilots defend the colony in space", "students fall in love"],
     ...     [["Sci-Fi"], ["Romance"], ["Sci-Fi"], ["Romance"]])
-    >>> explanation = explain_genres(model, "love in space", genre="Romance")
+    >>> explanation = model.explain("love in space", genre="Romance")
     >>> explanation.method
     'occlusion'
     >>> explanation.frame["word"].iloc[0]
@@ -474,29 +548,48 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
             f"explain_genres explains one synopsis given as a str; got "
             f"{type(text).__name__}."
         )
-    if not _is_int(n_steps) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive int; got {n_steps!r}.")
+    if n_steps is not None and (not _is_int(n_steps) or n_steps < 1):
+        raise ValueError(f"n_steps must be a positive int or None; got {n_steps!r}.")
     if top_n is not None and (not _is_int(top_n) or top_n < 0):
         raise ValueError(f"top_n must be a non-negative int or None; got {top_n!r}.")
+    if not _is_int(max_words) or max_words < 1:
+        raise ValueError(f"max_words must be a positive int; got {max_words!r}.")
 
     pipeline, classes, proba, predicted = _resolve_model(model)
-    outputs = _resolve_outputs(genre, classes, text, predicted, proba)
-    layout, reason = _ig_layout(pipeline)
+    layout, reason = (None, None) if method == "occlusion" else _ig_layout(pipeline)
     if method == "integrated_gradients" and layout is None:
         raise NotImplementedError(
-            f"Integrated gradients need the default pipeline layout (text steps, "
-            "TfidfWeightedW2VTransformer, StandardScaler, FocalMLPClassifier); "
-            f"this model does not fit it: {reason}. Use method='occlusion'."
+            "Integrated gradients apply only to a single-network Pipeline (text "
+            "steps, TfidfWeightedW2VTransformer, optional StandardScaler, "
+            "FocalMLPClassifier); this model is not one: "
+            f"{reason}. Use method='occlusion', which explains any model."
         )
-    if method == "occlusion" or layout is None:
-        used = "occlusion"
+    used = "occlusion" if layout is None else "integrated_gradients"
+    if used == "occlusion":
+        if n_steps is not None:
+            why = "method='occlusion'" if method == "occlusion" else reason
+            raise ValueError(
+                "n_steps (--steps on the command line) sets the integration steps "
+                "of integrated gradients, but this explanation is made by "
+                f"occlusion ({why}), which has no steps; do not pass it."
+            )
+        spans = _occlusion_words(text)
+        if len(spans) > max_words:
+            raise ValueError(
+                f"The text has {len(spans):,} distinct words; occlusion explains "
+                f"at most max_words={max_words:,}, since it scores one copy of "
+                "the text per distinct word. Explain a shorter text (or raise "
+                "max_words in the Python API)."
+            )
+    outputs = _resolve_outputs(genre, classes, text, predicted, proba)
+    if used == "occlusion":
         words, weights, contributions, logit_doc, logit_empty = _occlusion(
-            proba, text, outputs
+            proba, text, outputs, spans
         )
     else:
-        used = "integrated_gradients"
+        n_steps = _DEFAULT_STEPS if n_steps is None else int(n_steps)
         words, weights, contributions, logit_doc, logit_empty = _integrated_gradients(
-            layout, text, outputs, int(n_steps)
+            layout, text, outputs, n_steps
         )
 
     rows = []
@@ -521,5 +614,5 @@ def explain_genres(model, text, *, genre=None, top_n=10, method="auto", n_steps=
     frame = frame.astype({"weight": float, "contribution": float})
     summary = pd.DataFrame.from_dict(summary, orient="index")
     summary.index.name = "genre"
-    steps = int(n_steps) if used == "integrated_gradients" else None
+    steps = n_steps if used == "integrated_gradients" else None
     return GenreExplanation(text, used, steps, frame, summary)

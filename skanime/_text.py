@@ -25,6 +25,7 @@ __all__ = [
     "CREDIT_LINE_PATTERN",
     "HTML_TAG_PATTERN",
     "NON_LETTER_PATTERN",
+    "TOKEN_PATTERN",
     "SynopsisCleaner",
     "normalize_whitespace",
     "strip_credits",
@@ -65,6 +66,12 @@ HTML_TAG_PATTERN = re.compile(
 #: recipe), so accented Latin, kana and CJK ideographs are kept; digits,
 #: punctuation, symbols, emoji and the underscore are not.
 NON_LETTER_PATTERN = re.compile(r"[\W\d_]+")
+
+#: The words of a text: runs of two letters or more between word boundaries
+#: (no digit or underscore). The default ``token_pattern`` of
+#: :class:`~skanime.TfidfWeightedW2VTransformer`, and the words that
+#: explanations by occlusion remove one at a time.
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
 
 _WHITESPACE_PATTERN = re.compile(r"\s+")
 

@@ -280,14 +280,18 @@ def _build_parser():
         "--method",
         choices=("auto", "integrated_gradients", "occlusion"),
         default="auto",
-        help="attribution method (default: integrated gradients when possible)",
+        help="attribution method: 'occlusion' (leave one word out) explains any "
+        "model, the default one included; 'integrated_gradients' only a "
+        "single-network pipeline; 'auto' (default) picks integrated gradients "
+        "when they apply",
     )
     p.add_argument(
         "--steps",
         type=_positive_int,
-        default=64,
+        default=None,
         metavar="N",
-        help="integration steps of integrated gradients (default: 64)",
+        help="integration steps of integrated gradients (default: 64); an error "
+        "for a model explained by occlusion",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_explain)

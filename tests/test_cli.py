@@ -120,7 +120,7 @@ def test_explain_shows_word_contributions(model_path, capsys):
     words = [line.split()[1] for line in lines[1:]]
     assert set(words) <= set(text.split())
 
-    assert main(["explain", model_path, text, "--json", "--steps", "8"]) == 0
+    assert main(["explain", model_path, text, "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["method"] == "occlusion" and payload["n_steps"] is None
     predicted = load_model(model_path).predict([text])[0]
@@ -291,6 +291,11 @@ def _write(path, data):
             "Unknown genre",
         ),
         (lambda d, m, t: ["explain", m, "   "], "empty"),
+        (lambda d, m, t: ["explain", m, "ghost", "--steps", "8"], "has no steps"),
+        (
+            lambda d, m, t: ["explain", m, "ghost", "--method", "integrated_gradients"],
+            "Integrated gradients apply only to a single-network Pipeline",
+        ),
         (lambda d, m, t: ["demo", "--cv", "1"], "--cv must be 0"),
         (lambda d, m, t: ["dance"], "invalid choice"),
         (lambda d, m, t: [], "required"),

@@ -458,7 +458,7 @@ def test_fit_errors_name_the_cause():
         _trained().fit(["", "1234", "!!"])
     with pytest.raises(ValueError, match="None of the 2 terms"):
         TfidfWeightedW2VTransformer(vectors=VECTORS).fit(["unknown words"])
-    with pytest.raises(ValueError, match="empty list of documents"):
+    with pytest.raises(ValueError, match="got no documents"):
         TfidfWeightedW2VTransformer(vectors=VECTORS).fit([])
 
 

@@ -324,19 +324,29 @@ def test_str_and_dict(relu_model):
 
 def test_the_default_ensemble_is_explained_by_occlusion(corpus):
     X, y = corpus
-    pipeline = make_genre_pipeline(
-        embed__vector_size=16,
-        embed__epochs=5,
-        clf__hidden_layer_sizes=(16,),
-        clf__max_iter=20,
-        n_estimators=2,
-        random_state=0,
-    )
+    pipeline = make_genre_pipeline(random_state=0)
+    # Shrink whichever of these settings the default model has, so that the
+    # test follows the default model whatever its layout.
+    small = {
+        "embed__vector_size": 16,
+        "embed__epochs": 5,
+        "clf__hidden_layer_sizes": (16,),
+        "clf__max_iter": 20,
+        "n_estimators": 2,
+        "stack__network__embed__vector_size": 16,
+        "stack__network__clf__hidden_layer_sizes": (16,),
+        "stack__network__clf__max_iter": 20,
+        "stack__cv": 2,
+    }
+    params = pipeline.get_params()
+    pipeline.set_params(**{k: v for k, v in small.items() if k in params})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = GenreClassifier(pipeline=pipeline).fit(X, y)
-    with pytest.raises(NotImplementedError, match="not a Pipeline"):
+    with pytest.raises(NotImplementedError, match="single-network Pipeline"):
         model.explain(TEXT, method="integrated_gradients")
+    with pytest.raises(ValueError, match="which has no steps"):
+        model.explain(TEXT, n_steps=8)
     text = "a ghost in the grave"
     explanation = model.explain(text, genre="Horror")
     assert explanation.method == "occlusion" and explanation.n_steps is None
@@ -351,3 +361,122 @@ def test_the_default_ensemble_is_explained_by_occlusion(corpus):
     assert summary["probability"] == pytest.approx(proba.iloc[0])
     assert summary["baseline_logit"] == pytest.approx(logit[2])
     assert "leave-one-word-out occlusion" in str(explanation)
+
+
+class _CountingModel:
+    """A text -> label-probability model that counts the work it is given."""
+
+    def __init__(self, model):
+        self.model = model
+        self.n_texts = 0
+        self.n_characters = 0
+        self.largest_call = 0
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def predict_proba(self, texts):
+        self.n_texts += len(texts)
+        self.n_characters += sum(len(t) for t in texts)
+        self.largest_call = max(self.largest_call, len(texts))
+        return self.model.predict_proba(texts)
+
+    def predict(self, texts):
+        return self.model.predict(texts)
+
+
+@pytest.fixture(scope="module")
+def linear_pipeline(corpus):
+    X, y = corpus
+    model = GenreClassifier(
+        pipeline=make_pipeline(
+            TfidfVectorizer(), OneVsRestClassifier(LogisticRegression(C=10))
+        )
+    ).fit(X, y)
+    return model, model.pipeline_
+
+
+def _text_of(n_words, seed=0):
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words = {"".join(rng.choice(letters, size=8)) for _ in range(2 * n_words)}
+    words = sorted(words)[:n_words]
+    return " ".join(words + words[: n_words // 2] + ["ghost"])
+
+
+@pytest.mark.parametrize("n_words", [50, 600])
+def test_occlusion_scores_one_copy_of_the_text_per_distinct_word(
+    linear_pipeline, n_words
+):
+    text = _text_of(n_words)
+    model = _CountingModel(linear_pipeline[1])
+
+    explanation = explain_genres(model, text, genre="0", top_n=None)
+
+    distinct = n_words + 1  # and "ghost"
+    assert len(explanation.frame) == distinct
+    # The text, the empty text and one text per word, each at most as long
+    # as the text (and one empty text that tells the number of labels): the
+    # work is linear in the number of distinct words.
+    assert model.n_texts == distinct + 3
+    assert model.n_characters <= (distinct + 2) * len(text)
+    assert model.largest_call <= 256  # scored in batches
+
+
+def test_occlusion_refuses_more_distinct_words_than_max_words(linear_pipeline):
+    model = _CountingModel(linear_pipeline[1])
+    text = _text_of(2100)
+
+    with pytest.raises(ValueError, match="2,101 distinct words.*max_words=2,000"):
+        explain_genres(model, text)
+    assert model.n_texts <= 1  # refused before any work (but the label count)
+
+    with pytest.raises(ValueError, match="31 distinct words.*max_words=30"):
+        explain_genres(model, _text_of(30), max_words=30)
+    assert explain_genres(model, _text_of(30), genre="1", max_words=31).frame.size
+
+
+def test_occlusion_explains_any_text_to_proba_model(linear_pipeline):
+    genre_model, pipeline = linear_pipeline
+    text = "a ghost in the grave"
+    horror = list(genre_model.classes_).index("Horror")
+    by_name = explain_genres(genre_model, text, genre="Horror")
+    for model in (pipeline, _CountingModel(pipeline)):
+        explanation = explain_genres(model, text, genre=str(horror))
+        assert explanation.method == "occlusion"
+        assert_frame = explanation.frame.drop(columns="genre")
+        np.testing.assert_allclose(
+            assert_frame["contribution"], by_name.frame["contribution"]
+        )
+        assert list(assert_frame["word"]) == list(by_name.frame["word"])
+
+
+def test_occlusion_removes_every_spelling_of_a_word(linear_pipeline):
+    model = _CountingModel(linear_pipeline[1])
+    seen = []
+    predict_proba = model.predict_proba
+
+    def recording(texts):
+        seen.extend(texts)
+        return predict_proba(texts)
+
+    model.predict_proba = recording
+    explain_genres(model, "Ghost, ghost... GHOST! A grave_ghost.", genre="0")
+    seen = seen[1:]  # the first text tells the number of labels
+    assert seen[:2] == ["Ghost, ghost... GHOST! A grave_ghost.", ""]
+    # "A" is one letter and "grave_ghost" one token with an underscore: only
+    # "ghost" is a word, and all its spellings go together.
+    assert seen[2:] == [" ,  ...  ! A grave_ghost."]
+
+
+def test_n_steps_is_an_error_where_occlusion_explains(linear_pipeline, corpus):
+    genre_model, _ = linear_pipeline
+    with pytest.raises(ValueError, match="which has no steps"):
+        explain_genres(genre_model, TEXT, n_steps=8)
+    with pytest.raises(ValueError, match="method='occlusion'"):
+        explain_genres(genre_model, TEXT, method="occlusion", n_steps=8)
+
+
+def test_models_without_text_probabilities_are_refused():
+    with pytest.raises(TypeError, match="predict_proba and predict"):
+        explain_genres(object(), TEXT)

@@ -140,12 +140,13 @@ def test_no_documents_give_an_empty_matrix():
     transformer.fit(DOCS)
 
     assert transformer._tfidf_weights([]).shape == (0, len(transformer.vocabulary_))
-    assert transformer.transform([]).shape == (0, 6)
+    with pytest.raises(ValueError, match="got no documents"):
+        transformer.transform([])  # refused before the fast path
 
 
 def test_default_token_pattern_is_the_constant():
     default = TfidfWeightedW2VTransformer().token_pattern
-    assert default == _embedding._DEFAULT_TOKEN_PATTERN == DEFAULT_PATTERN
+    assert default == _text.TOKEN_PATTERN == DEFAULT_PATTERN
 
 
 _TEXT = st.text(

@@ -5,11 +5,13 @@ Which words drive a genre prediction?
 
 :meth:`GenreClassifier.explain <skanime.GenreClassifier.explain>` splits the
 score of each predicted genre (its logit, the log-odds of the genre) among
-the words of a synopsis. For the default pipeline it uses integrated
-gradients: a synopsis vector is a TF-IDF-weighted sum of word vectors, so the
-network's output can be followed back to the weight of every word, and the
-contributions of all the words add up to the difference between the logit of
-the synopsis and that of an empty text.
+the words of a synopsis. The default model is explained by leave-one-word-out
+occlusion: the synopsis is scored again without each of its words in turn,
+and a word's contribution is how much the logit drops when all its
+occurrences are removed. It needs nothing but the model's probabilities, so it
+works for any model; the price is that contributions ignore interactions
+between words and do not add up exactly to the logit of the synopsis minus
+that of an empty text (the summary reports the difference as the residual).
 
 This example trains a small model on a subset of the anime, then explains
 its two most probable genres for the synopsis of *Bakemonogatari*, which the
@@ -81,9 +83,9 @@ for genre, probability in model.top_genres([text], k=5)[0]:
 # Explain the top genres
 # ----------------------
 # ``explain`` explains the predicted genres unless ``genre`` names others.
-# Printing the explanation
-# shows, per genre, how the logit splits into the empty-text baseline and the
-# words, then the words with the largest contributions.
+# Printing the explanation shows, per genre, the logit of the synopsis, that
+# of an empty text, the sum of the word contributions and the residual, then
+# the words with the largest contributions.
 top2 = [genre for genre, _ in model.top_genres([text], k=2)[0]]
 missed = [
     g for g in ("Supernatural", "Vampire") if g in model.classes_ and g not in top2
@@ -100,8 +102,9 @@ print(explanation.summary.round(3))
 # Word contributions
 # ------------------
 # Positive contributions (in log-odds) pushed the genre up, negative ones
-# down. A word counts in proportion to its TF-IDF weight in the synopsis, so
-# a rare, specific word that appears twice weighs more than a common one.
+# down: removing the word lowers (or raises) the genre's logit by that much.
+# Every occurrence of a word is removed at once, so a word repeated through
+# the synopsis counts once, with all its occurrences.
 #
 # Explanations describe the model, right or wrong. Besides genre words
 # ("vampire", "supernatural", "school"), a model trained on a couple of

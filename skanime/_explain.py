@@ -59,8 +59,10 @@ _WORD_PATTERN = re.compile(TOKEN_PATTERN)
 _PROBA_FLOOR = 1e-12
 _DEFAULT_STEPS = 64
 #: Distinct words occlusion explains at most by default: it scores one copy
-#: of the text per distinct word.
-MAX_OCCLUSION_WORDS = 2000
+#: of the text per distinct word. MAL-2021 synopses have at most 314 (99.9 %
+#: have under 210); on the default model 1,000 words take about 2 s on one
+#: core, 2,000 about 9 s, as the work grows with the square of the length.
+MAX_OCCLUSION_WORDS = 1000
 # Texts handed to the model's predict_proba at once by occlusion.
 _OCCLUSION_BATCH = 256
 
@@ -490,7 +492,7 @@ def explain_genres(
         ``ValueError``, since occlusion has no steps.
     max_words : int, default=MAX_OCCLUSION_WORDS
         Occlusion explains texts of at most this many distinct words
-        (2,000 by default) and raises a ``ValueError`` for longer ones: it
+        (1,000 by default) and raises a ``ValueError`` for longer ones: it
         scores one copy of the text per distinct word, so its work grows as
         the number of distinct words times the length of the text.
         Integrated gradients have no such limit.

@@ -1,4 +1,11 @@
-"""Multi-layer perceptron with sigmoid outputs trained on the focal loss."""
+"""Multi-layer perceptron with sigmoid outputs trained on the focal loss.
+
+:class:`FocalMLPClassifier` owns its parameters, the targets (encoding,
+constant labels, thresholds) and the training loop (epochs, minibatches,
+early stopping); its weights, passes and optimizers are in
+:mod:`skanime._network`, built from :mod:`skanime._layers` and
+:mod:`skanime._optimizers`.
+"""
 
 import warnings
 from numbers import Integral, Real
@@ -19,21 +26,14 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._early_stopping import validation_score, validation_split
-from ._layers import (
-    ACTIVATIONS,
-    embedding_row_gradients,
-    mlp_backward,
-    mlp_forward,
-    standardized_embedding,
-)
-from ._losses import focal_loss_and_gradient
-from ._optimizers import AdamOptimizer, RowwiseAdamOptimizer
+from ._layers import ACTIVATIONS
+from ._network import _FocalMLPNetwork
 from ._thresholds import apply_thresholds
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
+class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
     """Multi-layer perceptron trained on the sigmoid focal loss.
 
     Every output unit is a sigmoid, so the model predicts label sets
@@ -612,20 +612,10 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return values
 
-    # ------------------------------------------------------------ network
+    # ---------------------------------------------------- targets and network
     def _initialize(self, n_features, hidden_sizes, Y):
+        self._initialize_weights(n_features, hidden_sizes, Y.shape[1])
         dtype = self._dtype
-        rng = self._rng
-        sizes = [n_features, *hidden_sizes, Y.shape[1]]
-        self.coefs_, self.intercepts_ = [], []
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            self.coefs_.append(
-                rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
-            )
-            self.intercepts_.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
-
         n_samples = Y.shape[0]
         positives = Y.sum(axis=0)
         prior = (positives + 0.5) / (n_samples + 1.0)
@@ -645,31 +635,13 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         constant_positives = positives[self.constant_labels_]
         self._constant_label_values = (constant_positives > 0).astype(dtype)
 
-        self.bn_scales_, self.bn_offsets_ = [], []
-        self.bn_running_means_, self.bn_running_vars_ = [], []
-        if self.batch_norm:
-            for width in hidden_sizes:
-                self.bn_scales_.append(np.ones(width, dtype=dtype))
-                self.bn_offsets_.append(np.zeros(width, dtype=dtype))
-                self.bn_running_means_.append(np.zeros(width, dtype=dtype))
-                self.bn_running_vars_.append(np.ones(width, dtype=dtype))
-
         self.n_iter_ = 0
-        self.t_ = 0
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self._best_loss = np.inf
         self._best_params = None
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
-        self._optimizer = AdamOptimizer(
-            self._params_flat(),
-            self.learning_rate_init,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-        )
-        self._embedding_optimizer = None
 
     def _release_constant_labels(self, Y):
         """Train the constant labels that ``Y`` of a later call varies."""
@@ -679,184 +651,6 @@ class FocalMLPClassifier(ClassifierMixin, BaseEstimator):
         varies = np.any(values != self._constant_label_values, axis=0)
         self.constant_labels_ = self.constant_labels_[~varies]
         self._constant_label_values = self._constant_label_values[~varies]
-
-    def _checked_embedding_init(self, n_features):
-        if self.embedding_init is None:
-            return None
-        embedding = np.asarray(self.embedding_init, dtype=self._dtype)
-        if embedding.ndim != 2 or embedding.shape[0] != n_features:
-            raise ValueError(
-                "embedding_init must have one row per feature of X, shape "
-                f"({n_features}, n_dims); got shape {embedding.shape}. Pass the "
-                "vectors_ of the transformer whose transform_weights gives X."
-            )
-        if embedding.shape[1] == 0 or not np.isfinite(embedding).all():
-            raise ValueError(
-                "embedding_init must hold at least one column of finite values."
-            )
-        return embedding
-
-    def _initialize_embedding(self, X, embedding):
-        """Set ``embedding_`` so that the network starts on standardised inputs."""
-        self.embedding_ = None
-        if embedding is not None:
-            self.embedding_ = standardized_embedding(X, embedding, self._dtype)
-            self._embedding_optimizer = self._new_embedding_optimizer()
-
-    def _new_embedding_optimizer(self):
-        rate = self.embedding_learning_rate
-        optimizer = RowwiseAdamOptimizer(
-            self.embedding_,
-            self.learning_rate_init if rate is None else rate,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-        )
-        return optimizer
-
-    def discard_optimizer_state(self):
-        """Free the optimizer's moments, which only continued training needs.
-
-        The moments of Adam take as much memory as the weights they update
-        (twice over); a model that is done training can drop them before it
-        is saved. A later ``partial_fit`` or warm-started ``fit`` starts them
-        again from zero.
-
-        Returns
-        -------
-        self : FocalMLPClassifier
-            The estimator.
-        """
-        check_is_fitted(self)
-        self._optimizer = None
-        self._embedding_optimizer = None
-        return self
-
-    def _params_flat(self):
-        return [*self.coefs_, *self.intercepts_, *self.bn_scales_, *self.bn_offsets_]
-
-    def _state_flat(self):
-        # The batch-norm running statistics belong to the weights they were
-        # collected with, so a snapshot of the best epoch holds both.
-        stats = [*self.bn_running_means_, *self.bn_running_vars_]
-        embedding = getattr(self, "embedding_", None)
-        extra = [] if embedding is None else [embedding]
-        return [*self._params_flat(), *stats, *extra]
-
-    def _set_params_flat(self, values):
-        for target, value in zip(self._state_flat(), values, strict=True):
-            target[...] = value
-
-    def _forward(self, X, training, cache=None, embed=True):
-        """Logits of ``X``; with ``training``, batch statistics and dropout."""
-        embedding = getattr(self, "embedding_", None)
-        if embed and embedding is not None:
-            X = np.asarray(X @ embedding)
-        batch_norm = None
-        if self.batch_norm:
-            batch_norm = (
-                self.bn_scales_,
-                self.bn_offsets_,
-                self.bn_running_means_,
-                self.bn_running_vars_,
-            )
-        logits = mlp_forward(
-            X,
-            self.coefs_,
-            self.intercepts_,
-            self.activation,
-            batch_norm=batch_norm,
-            training=training,
-            dropout=self.dropout,
-            rng=getattr(self, "_rng", None),
-            cache=cache,
-        )
-        if not training and not np.isfinite(logits).all():
-            bad = int((~np.isfinite(logits)).any(axis=1).sum())
-            raise ValueError(
-                f"{type(self).__name__} computed non-finite outputs for {bad} of "
-                f"{logits.shape[0]} samples: their features are too large for "
-                f"{np.dtype(logits.dtype).name} arithmetic (largest absolute value "
-                f"{float(abs(X).max()):.3g}). Scale the features, e.g. with "
-                "StandardScaler, or use dtype='float64'."
-            )
-        return logits
-
-    def _train_batch(self, X, Y):
-        """Loss of one minibatch, after one optimizer step on its gradients."""
-        cache = []
-        features = X
-        embedding = getattr(self, "embedding_", None)
-        if embedding is not None:
-            X = np.asarray(features @ embedding)
-        logits = self._forward(X, training=True, cache=cache, embed=False)
-        loss, delta = focal_loss_and_gradient(
-            Y, logits, gamma=self.gamma, focal_alpha=self._focal_alpha_values
-        )
-        if self.constant_labels_.size:
-            delta[:, self.constant_labels_] = 0
-        n = X.shape[0]
-        if self.alpha:
-            loss += (
-                0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in self.coefs_) / n
-            )
-
-        grads, grad_inputs = mlp_backward(
-            X,
-            delta,
-            cache,
-            self.coefs_,
-            self.activation,
-            bn_scales=self.bn_scales_,
-            alpha=self.alpha,
-            input_grad=embedding is not None,
-        )
-        self._adam_step(grads)
-        if embedding is not None:
-            self._embedding_step(features, grad_inputs)
-        return loss
-
-    def _adam_step(self, grads):
-        """One step of the dense weights' optimizer."""
-        if self._optimizer is None:  # moments discarded after training
-            self._optimizer = AdamOptimizer(
-                self._params_flat(),
-                self.learning_rate_init,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
-            )
-            self._optimizer.t = self.t_
-        self._optimizer.update_params(self._params_flat(), grads)
-        self.t_ = self._optimizer.t
-
-    def _embedding_step(self, X, grad_inputs):
-        """One lazy Adam step on the embedding rows of the features in ``X``."""
-        if self._embedding_optimizer is None:  # moments discarded after training
-            self._embedding_optimizer = self._new_embedding_optimizer()
-            self._embedding_optimizer.t = self.t_ - 1
-        rows, grad = embedding_row_gradients(X, grad_inputs)
-        self._embedding_optimizer.update_rows(self.embedding_, rows, grad)
-
-    def __getstate__(self):
-        # Optimizers are saved as their plain state, so that a model file
-        # holds only arrays, builtins and estimators.
-        state = dict(super().__getstate__())
-        for name in ("_optimizer", "_embedding_optimizer"):
-            if state.get(name) is not None:
-                state[name] = state[name].state()
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        kinds = {
-            "_optimizer": AdamOptimizer,
-            "_embedding_optimizer": RowwiseAdamOptimizer,
-        }
-        for name, kind in kinds.items():
-            if isinstance(state.get(name), dict):
-                state[name] = kind.from_state(state[name])
-        super().__setstate__(state)
 
     # ------------------------------------------------------------ predict
     def _validate_for_predict(self, X):

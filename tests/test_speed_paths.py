@@ -33,9 +33,9 @@ from skanime import (
     SynopsisCleaner,
     TfidfWeightedW2VTransformer,
     _embedding,
-    _focal_mlp,
     _layers,
     _losses,
+    _network,
     _optimizers,
     _text,
 )
@@ -324,7 +324,7 @@ def test_training_equals_training_with_the_plain_routines(
     fast = fit()
     with monkeypatch.context() as patch:
         patch.setattr(
-            _focal_mlp,
+            _network,
             "focal_loss_and_gradient",
             lambda y, z, gamma, focal_alpha: focal_loss_and_gradient(
                 y, z, gamma, focal_alpha

@@ -49,7 +49,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
-from ._layers import activation_and_derivative, inverse_std
+from ._layers import inverse_std, mlp_logits_and_input_gradients
 from ._text import TOKEN_PATTERN
 
 __all__ = ["MAX_OCCLUSION_WORDS", "GenreExplanation", "explain_genres"]
@@ -206,48 +206,6 @@ def _mlp_parts(clf):
     coefs = [np.asarray(W, dtype=float) for W in clf.coefs_]
     intercepts = [np.asarray(b, dtype=float) for b in clf.intercepts_]
     return coefs, intercepts, batch_norm, activation
-
-
-def mlp_logits_and_input_gradients(parts, Z, outputs):
-    """Logits of an MLP and their gradients with respect to its inputs.
-
-    Parameters
-    ----------
-    parts : tuple
-        ``(coefs, intercepts, batch_norm, activation)`` from the fitted
-        network; ``batch_norm`` holds ``(mean, inv_std, scale, offset)`` per
-        hidden layer, or is empty.
-    Z : ndarray of shape (n_samples, n_features)
-        Network inputs.
-    outputs : array-like of int
-        Output units to differentiate.
-
-    Returns
-    -------
-    logits : ndarray of shape (n_samples, n_outputs_total)
-        All output logits.
-    gradients : ndarray of shape (n_samples, n_features, len(outputs))
-        ``gradients[i, f, j] = d logits[i, outputs[j]] / d Z[i, f]``.
-    """
-    coefs, intercepts, batch_norm, activation = parts
-    A = np.asarray(Z, dtype=float)
-    derivatives = []
-    for i in range(len(coefs) - 1):
-        H = A @ coefs[i] + intercepts[i]
-        factor = 1.0
-        if batch_norm:
-            mean, inv_std, scale, offset = batch_norm[i]
-            H = (H - mean) * inv_std * scale + offset
-            factor = inv_std * scale
-        A, dA = activation_and_derivative(activation, H)
-        derivatives.append(dA * factor)
-    logits = A @ coefs[-1] + intercepts[-1]
-    outputs = np.asarray(outputs, dtype=int)
-    last = coefs[-1][:, outputs]
-    G = np.broadcast_to(last, (A.shape[0], *last.shape))
-    for i in range(len(coefs) - 2, -1, -1):
-        G = np.einsum("ij,njm->nim", coefs[i], derivatives[i][:, :, None] * G)
-    return logits, np.array(G)
 
 
 # ------------------------------------------------------------------- layouts

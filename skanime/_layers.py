@@ -325,3 +325,45 @@ def mlp_backward(
             )
     grads = [*coef_grads, *intercept_grads, *scale_grads, *offset_grads]
     return grads, (delta @ coefs[0].T if input_grad else None)
+
+
+def mlp_logits_and_input_gradients(parts, Z, outputs):
+    """Logits of an MLP and their gradients with respect to its inputs.
+
+    Parameters
+    ----------
+    parts : tuple
+        ``(coefs, intercepts, batch_norm, activation)`` from the fitted
+        network; ``batch_norm`` holds ``(mean, inv_std, scale, offset)`` per
+        hidden layer, or is empty.
+    Z : ndarray of shape (n_samples, n_features)
+        Network inputs.
+    outputs : array-like of int
+        Output units to differentiate.
+
+    Returns
+    -------
+    logits : ndarray of shape (n_samples, n_outputs_total)
+        All output logits.
+    gradients : ndarray of shape (n_samples, n_features, len(outputs))
+        ``gradients[i, f, j] = d logits[i, outputs[j]] / d Z[i, f]``.
+    """
+    coefs, intercepts, batch_norm, activation = parts
+    A = np.asarray(Z, dtype=float)
+    derivatives = []
+    for i in range(len(coefs) - 1):
+        H = A @ coefs[i] + intercepts[i]
+        factor = 1.0
+        if batch_norm:
+            mean, inv_std, scale, offset = batch_norm[i]
+            H = (H - mean) * inv_std * scale + offset
+            factor = inv_std * scale
+        A, dA = activation_and_derivative(activation, H)
+        derivatives.append(dA * factor)
+    logits = A @ coefs[-1] + intercepts[-1]
+    outputs = np.asarray(outputs, dtype=int)
+    last = coefs[-1][:, outputs]
+    G = np.broadcast_to(last, (A.shape[0], *last.shape))
+    for i in range(len(coefs) - 2, -1, -1):
+        G = np.einsum("ij,njm->nim", coefs[i], derivatives[i][:, :, None] * G)
+    return logits, np.array(G)

@@ -1,0 +1,558 @@
+"""Multilabel stacking: a second stage per label over all members' scores."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
+
+from ._linear import MultilabelLogisticRegression
+from ._targets import check_label_indicator, constant_label_rates
+from ._thresholds import apply_thresholds, fit_thresholds, positive_scores
+
+# Member scores enter the second stage as logits, clipped so that a
+# probability of exactly 0 or 1 stays finite.
+_LOGIT_CLIP = 12.0
+# The value of a member's ``embedding_init`` that asks for the word vectors of
+# the transformer before it (see ``estimators``).
+_VECTORS = "vectors"
+
+
+def _member_scores(estimator, X):
+    """Per-label logits of a fitted member, shape (n_samples, n_labels)."""
+    if hasattr(estimator, "decision_function"):
+        scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+    else:
+        proba = np.clip(positive_scores(estimator.predict_proba(X)), 1e-6, 1 - 1e-6)
+        scores = np.log(proba / (1.0 - proba))
+    return np.clip(scores, -_LOGIT_CLIP, _LOGIT_CLIP)
+
+
+def _split_member(estimator):
+    """``(transformer or None, classifier)`` of a member."""
+    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+        return estimator[:-1], estimator.steps[-1][1]
+    return None, estimator
+
+
+def _fit_fold(classifier, Z, Y, groups, train, seed):
+    model = clone(classifier)
+    if "random_state" in model.get_params(deep=False):
+        model.set_params(random_state=seed)
+    params = {}
+    if groups is not None and has_fit_parameter(model, "groups"):
+        params["groups"] = _safe_indexing(groups, train)
+    model.fit(_safe_indexing(Z, train), Y[train], **params)
+    return model
+
+
+def _release_training_state(model):
+    """Drop what only further training needs from a fitted member."""
+    if hasattr(model, "discard_optimizer_state"):
+        model.discard_optimizer_state()
+    init = model.get_params(deep=False).get("embedding_init")
+    if init is not None and not isinstance(init, str):
+        # The word vectors were only the starting point of the fine-tuned
+        # embedding; the parameter goes back to what the member asked for.
+        model.set_params(embedding_init=_VECTORS)
+
+
+def _merge_linear(models):
+    """Fold models of one member; linear ones merged into one model.
+
+    The mean logit of linear models on one feature space is the logit of the
+    model with their mean coefficients.
+    """
+    if len(models) > 1 and all(
+        isinstance(model, MultilabelLogisticRegression) for model in models
+    ):
+        merged = models[0]
+        merged.coef_ = np.asfortranarray(
+            np.mean([m.coef_ for m in models], axis=0, dtype=np.float64),
+            dtype=models[1].coef_.dtype,
+        )
+        merged.intercept_ = np.mean([m.intercept_ for m in models], axis=0).astype(
+            models[1].intercept_.dtype
+        )
+        return [merged]
+    return list(models)
+
+
+class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
+    """Stacked multilabel classifier: a second stage over all labels' scores.
+
+    Genres are correlated (Mecha with Sci-Fi, Romance with School), and
+    different models rank different genres well. Each member is fitted on
+    the folds of ``cv``; its out-of-fold scores for *all* labels of every
+    training sample become the features of a second stage
+    (``final_estimator``) that predicts each label from all members' scores
+    of all labels. Unlike :class:`~sklearn.ensemble.StackingClassifier`, the
+    target is a label indicator matrix.
+
+    Fitting:
+
+    1. a member that is a :class:`~sklearn.pipeline.Pipeline` has all its
+       steps but the last (its transformer: TF-IDF, word vectors) fitted once
+       on all training samples, without ``y``; only the last step (its
+       classifier) is fitted per fold. A member's classifier with
+       ``embedding_init="vectors"`` gets the ``vectors_`` of the transformer's
+       last step (a :class:`TfidfWeightedW2VTransformer` with
+       ``output="weights"``): its first layer starts from the word vectors
+       and is fine-tuned;
+    2. every training sample gets out-of-fold scores (logits) from the member
+       models that did not train on it; ``final_estimator`` is fitted on
+       them;
+    3. the decision thresholds are chosen on out-of-fold predictions of the
+       second stage too: ``final_estimator`` is cross-fitted on the same
+       folds of the first-stage scores. Thresholds never come from a model
+       that saw the rows they are chosen on.
+
+    At prediction a member's score is the mean logit of its fold models (a
+    cross-validated ensemble): no member is refitted on all samples.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator)
+        Named members. Each classifier's ``decision_function`` (or
+        ``predict_proba``) gives one score per label.
+
+    final_estimator : estimator or None, default=None
+        Second stage, fitted on the members' logits (``n_members * n_labels``
+        features) with the label indicator matrix. ``None`` uses a
+        ``StandardScaler`` followed by
+        ``MultilabelLogisticRegression(C=0.1, solver="lbfgs")``.
+
+    cv : int or cross-validation generator, default=3
+        Folds of the training samples. An int gives a
+        :class:`~skanime.model_selection.MultilabelStratifiedKFold`, or a
+        :class:`~skanime.model_selection.MultilabelStratifiedGroupKFold` when
+        ``fit`` gets ``groups`` (so that out-of-fold scores, and the
+        thresholds chosen on them, are those of unseen groups, e.g. new
+        franchises).
+
+    threshold : {"shared", "per_label"}, float or array-like, default="shared"
+        Decision thresholds on the second stage's probabilities. ``"shared"``:
+        the one threshold with the best micro-F1 on the out-of-fold
+        predictions; ``"per_label"``: each label's best F1 threshold there
+        (labels with few positives take the shared one); a float or one value
+        per label is used as given.
+
+    min_labels : int, default=1
+        Every sample gets at least this many labels (its best-scored ones).
+
+    n_jobs : int or None, default=None
+        Member fits run in parallel threads (``None`` means one).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds and the ``random_state`` of each member fit.
+
+    Attributes
+    ----------
+    transformers_ : list of (Pipeline or None)
+        Fitted transformer of each member.
+
+    estimators_ : list of list of estimator
+        Fitted classifiers of each member, one per fold (one in all for a
+        :class:`MultilabelLogisticRegression` member, whose fold models are
+        merged by averaging their coefficients).
+
+    final_estimator_ : estimator
+        Second stage fitted on all out-of-fold member scores.
+
+    oof_proba_ : ndarray of shape (n_samples, n_labels)
+        Out-of-fold probabilities of the second stage, on which
+        ``thresholds_`` were chosen.
+
+    thresholds_ : ndarray of shape (n_labels,)
+        Decision threshold of each label.
+
+    constant_labels_ : ndarray of int
+        Labels whose training column is constant; their probability is fixed
+        at the smoothed base rate.
+
+    classes_ : ndarray of shape (n_labels,)
+        ``arange(n_labels)``.
+
+    See Also
+    --------
+    sklearn.ensemble.StackingClassifier : Stacking for single-label targets.
+    skanime.model_selection.MultiLabelThresholdTuner : Thresholds for one
+        multilabel model.
+
+    References
+    ----------
+    Wolpert, D. H. (1992). Stacked generalization. Neural Networks, 5(2),
+    241-259.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from skanime import MultilabelLogisticRegression
+    >>> from skanime import MultilabelStackingClassifier
+    >>> docs = ["giant robot war", "robot pilot space", "school love story",
+    ...         "love letter school", "space war robot", "first love"] * 3
+    >>> Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 0], [0, 1]] * 3)
+    >>> words = make_pipeline(TfidfVectorizer(),
+    ...                       MultilabelLogisticRegression(C=10.0))
+    >>> model = MultilabelStackingClassifier([("words", words)], cv=3,
+    ...                                      random_state=0).fit(docs, Y)
+    >>> model.predict(["a robot in space", "love at school"])
+    array([[1, 0],
+           [0, 1]])
+    """
+
+    _parameter_constraints: dict = {
+        "estimators": [list],
+        "final_estimator": [None, HasMethods(["fit", "predict_proba"])],
+        "cv": ["cv_object"],
+        "threshold": [StrOptions({"shared", "per_label"}), Real, "array-like"],
+        "min_labels": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        final_estimator=None,
+        *,
+        cv=3,
+        threshold="shared",
+        min_labels=1,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.threshold = threshold
+        self.min_labels = min_labels
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def get_params(self, deep=True):
+        """Parameters of the stacker and, with ``deep``, of its members.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the members' parameters as ``<name>__<parameter>``.
+
+        Returns
+        -------
+        params : dict
+        """
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters of the stacker or of its members.
+
+        Parameters
+        ----------
+        **params : dict
+            ``<name>__<parameter>`` reaches a member.
+
+        Returns
+        -------
+        self : MultilabelStackingClassifier
+        """
+        self._set_params("estimators", **params)
+        return self
+
+    @property
+    def named_estimators(self):
+        """The members by name."""
+        return dict(self.estimators)
+
+    def _check_estimators(self):
+        if not self.estimators:
+            raise ValueError(
+                "estimators must hold at least one (name, estimator) pair; got an "
+                "empty list."
+            )
+        names = []
+        for item in self.estimators:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(
+                item[0], str
+            )):
+                raise ValueError(
+                    "estimators must be a list of (name, estimator) pairs; got "
+                    f"{item!r}."
+                )
+            names.append(item[0])
+            _, classifier = _split_member(item[1])
+            if not (
+                hasattr(classifier, "decision_function")
+                or hasattr(classifier, "predict_proba")
+            ):
+                raise ValueError(
+                    f"Member {item[0]!r} has neither decision_function nor "
+                    "predict_proba; a member must score every label."
+                )
+        self._validate_names(names)
+
+    def _splits(self, X, Y, groups, seed):
+        from .model_selection import (
+            MultilabelStratifiedGroupKFold,
+            MultilabelStratifiedKFold,
+        )
+
+        cv = self.cv
+        if isinstance(cv, Integral):
+            if groups is not None:
+                cv = MultilabelStratifiedGroupKFold(cv, shuffle=True, random_state=seed)
+            else:
+                cv = MultilabelStratifiedKFold(cv, shuffle=True, random_state=seed)
+        else:
+            cv = check_cv(cv)
+        return list(cv.split(X, Y, groups))
+
+    def _fit_transformer(self, estimator, X, seed):
+        transformer, classifier = _split_member(estimator)
+        if transformer is None:
+            return None, classifier, X
+        transformer = clone(transformer)
+        for step in transformer.named_steps.values():
+            if "random_state" in step.get_params(deep=False):
+                step.set_params(random_state=seed)
+        Z = transformer.fit_transform(X)
+        classifier = clone(classifier)
+        init = classifier.get_params(deep=False).get("embedding_init")
+        if isinstance(init, str) and init == _VECTORS:
+            vectors = getattr(transformer[-1], "vectors_", None)
+            if vectors is None or getattr(transformer[-1], "output", None) != "weights":
+                raise ValueError(
+                    "A member classifier with embedding_init='vectors' needs a "
+                    "transformer ending in TfidfWeightedW2VTransformer("
+                    "output='weights'); got "
+                    f"{type(transformer[-1]).__name__}."
+                )
+            classifier.set_params(embedding_init=vectors)
+        return transformer, classifier, Z
+
+    @_fit_context(
+        # The members are validated when they are fitted.
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, groups=None):
+        """Fit the members on the folds, the second stage and the thresholds.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data in the form the members take (e.g. a list of
+            synopses).
+        y : array-like of shape (n_samples, n_labels)
+            Label indicator matrix.
+        groups : array-like of shape (n_samples,), default=None
+            Group of each sample (e.g. its franchise). Folds, and so the
+            out-of-fold scores the second stage and the thresholds learn from,
+            keep each group on one side; members whose ``fit`` takes
+            ``groups`` get them too.
+
+        Returns
+        -------
+        self : MultilabelStackingClassifier
+            The fitted classifier.
+        """
+        self._check_estimators()
+        if isinstance(X, str):
+            raise ValueError(
+                "X must be a sequence of samples (e.g. a list of synopses), not a "
+                "single string; wrap one synopsis in a list."
+            )
+        X, groups = indexable(X, groups)
+        if isinstance(X, list):
+            X = np.asarray(X, dtype=object)
+        n_samples = X.shape[0]
+        Y = check_label_indicator(y, n_samples, self)
+        if groups is not None:
+            groups = np.asarray(groups)
+        rng = check_random_state(self.random_state)
+        n_members = len(self.estimators)
+        split_seed, *seeds = rng.randint(np.iinfo(np.int32).max, size=1 + n_members)
+        splits = self._splits(X, Y, groups, split_seed)
+        if any(len(test) == 0 for _, test in splits):
+            raise ValueError("Every fold of cv must hold test samples.")
+
+        rates, constant = constant_label_rates(Y)
+        self.constant_labels_ = np.flatnonzero(constant)
+        self._constant_proba = rates[constant]
+        if self.constant_labels_.size:
+            warnings.warn(
+                f"Labels {self.constant_labels_.tolist()} have no positive or no "
+                "negative training sample; their probability is fixed at the "
+                "smoothed base rate.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        self.transformers_ = []
+        inputs, classifiers = [], []
+        for (_, estimator), seed in zip(self.estimators, seeds, strict=True):
+            transformer, classifier, Z = self._fit_transformer(estimator, X, seed)
+            self.transformers_.append(transformer)
+            classifiers.append(classifier)
+            inputs.append(Z)
+
+        fold_seeds = rng.randint(np.iinfo(np.int32).max, size=(n_members, len(splits)))
+        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_fit_fold)(classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k])
+            for m in range(n_members)
+            for k, (train, _) in enumerate(splits)
+        )
+        n_labels = Y.shape[1]
+        oof_scores = np.zeros((n_samples, n_members * n_labels))
+        self.estimators_ = []
+        for m in range(n_members):
+            models = fitted[m * len(splits) : (m + 1) * len(splits)]
+            for model, (_, test) in zip(models, splits, strict=True):
+                oof_scores[test, m * n_labels : (m + 1) * n_labels] = _member_scores(
+                    model, _safe_indexing(inputs[m], test)
+                )
+                _release_training_state(model)
+            self.estimators_.append(_merge_linear(models))
+
+        final = self._final_estimator()
+        self.final_estimator_ = clone(final).fit(oof_scores, Y)
+        self.oof_proba_ = np.zeros(Y.shape)
+        for train, test in splits:
+            stage = clone(final).fit(oof_scores[train], Y[train])
+            self.oof_proba_[test] = positive_scores(stage.predict_proba(oof_scores[test]))
+        self._fix_constant(self.oof_proba_)
+        self.n_labels_ = n_labels
+        self.classes_ = np.arange(n_labels)
+        self.thresholds_ = fit_thresholds(
+            Y, self.oof_proba_, self.threshold, min_labels=self.min_labels
+        )
+        return self
+
+    def _final_estimator(self):
+        if self.final_estimator is not None:
+            return self.final_estimator
+        return Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "logreg",
+                    MultilabelLogisticRegression(
+                        C=0.1, solver="lbfgs", max_iter=200, tol=1e-3
+                    ),
+                ),
+            ]
+        )
+
+    def _fix_constant(self, proba):
+        if self.constant_labels_.size:
+            proba[:, self.constant_labels_] = self._constant_proba
+        return proba
+
+    def _stage_one(self, X):
+        if isinstance(X, str):
+            raise ValueError(
+                "X must be a sequence of samples (e.g. a list of synopses), not a "
+                "single string; wrap one synopsis in a list."
+            )
+        if isinstance(X, list):
+            X = np.asarray(X, dtype=object)
+        columns = []
+        columns = []
+        for transformer, models in zip(self.transformers_, self.estimators_, strict=True):
+            Z = X if transformer is None else transformer.transform(X)
+            scores = _member_scores(models[0], Z)
+            for model in models[1:]:
+                scores += _member_scores(model, Z)
+            columns.append(scores / len(models))
+        return np.hstack(columns)
+
+    def decision_function(self, X):
+        """First-stage features: the members' mean logits of every label.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_members * n_labels)
+        """
+        check_is_fitted(self)
+        return self._stage_one(X)
+
+    def predict_proba(self, X):
+        """Probability of each label from the second stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+        """
+        check_is_fitted(self)
+        proba = positive_scores(self.final_estimator_.predict_proba(self._stage_one(X)))
+        return self._fix_constant(np.asarray(proba, dtype=np.float64))
+
+    def predict(self, X):
+        """Predict label sets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_labels)
+            Label indicator matrix: the labels whose probability reaches
+            ``thresholds_``, at least ``min_labels`` per sample.
+        """
+        return apply_thresholds(self.predict_proba(X), self.thresholds_, self.min_labels)
+
+    def score(self, X, y, sample_weight=None):
+        """Micro-averaged F1 of the predicted label sets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples.
+        y : array-like of shape (n_samples, n_labels)
+            True label indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import f1_score
+
+        y = y.toarray() if sparse.issparse(y) else y
+        return float(
+            f1_score(
+                y, self.predict(X), average="micro", sample_weight=sample_weight,
+                zero_division=0,
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.classifier_tags.multi_label = True
+        tags.classifier_tags.multi_class = False
+        return tags

@@ -1,0 +1,310 @@
+"""MultilabelStackingClassifier and MultilabelLogisticRegression."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from skanime import (
+    FocalMLPClassifier,
+    MultilabelLogisticRegression,
+    MultilabelStackingClassifier,
+    TfidfWeightedW2VTransformer,
+    make_genre_pipeline,
+)
+from skanime._stacking import _merge_linear
+
+WORDS = {
+    0: ["robot", "pilot", "mecha", "colony", "battle"],
+    1: ["space", "star", "planet", "ship", "galaxy"],
+    2: ["love", "heart", "date", "kiss", "crush"],
+    3: ["school", "class", "teacher", "student", "club"],
+}
+
+
+def _corpus(n=120, seed=0):
+    """Synopses whose labels follow their words; labels 0/1 and 2/3 co-occur."""
+    rng = np.random.RandomState(seed)
+    docs, Y = [], np.zeros((n, 4), dtype=int)
+    for i in range(n):
+        labels = [0, 1] if i % 2 == 0 else [2, 3]
+        if rng.rand() < 0.3:
+            labels = labels[:1]
+        Y[i, labels] = 1
+        words = [w for j in labels for w in rng.choice(WORDS[j], 3)]
+        words += list(rng.choice(["the", "a", "story", "of", "one"], 4))
+        rng.shuffle(words)
+        docs.append(" ".join(words))
+    return np.array(docs, dtype=object), Y
+
+
+def _linear():
+    return make_pipeline(TfidfVectorizer(), MultilabelLogisticRegression(C=10.0))
+
+
+def _network():
+    return Pipeline(
+        [
+            (
+                "embed",
+                TfidfWeightedW2VTransformer(
+                    vector_size=8, min_count=1, epochs=5, output="weights"
+                ),
+            ),
+            (
+                "clf",
+                FocalMLPClassifier(
+                    hidden_layer_sizes=(8,),
+                    max_iter=30,
+                    embedding_init="vectors",
+                    embedding_learning_rate=1e-2,
+                ),
+            ),
+        ]
+    )
+
+
+def _stacker(**params):
+    return MultilabelStackingClassifier(
+        [("linear", _linear())], **{"cv": 3, "random_state": 0, **params}
+    )
+
+
+# -- MultilabelLogisticRegression ------------------------------------------
+
+
+@pytest.mark.parametrize("solver", ["liblinear", "lbfgs"])
+def test_logistic_regression_equals_one_binary_model_per_label(solver):
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6)
+    Y = (X[:, :3] + 0.5 * rng.randn(300, 3) > 0).astype(int)
+    model = MultilabelLogisticRegression(C=1.0, solver=solver, tol=1e-8, max_iter=500)
+    model.fit(X, Y)
+    for j in range(3):
+        reference = LogisticRegression(
+            C=1.0, solver="liblinear" if solver == "liblinear" else "lbfgs", tol=1e-10
+        ).fit(X, Y[:, j])
+        np.testing.assert_allclose(model.coef_[j], reference.coef_[0], atol=2e-3)
+        np.testing.assert_allclose(
+            model.predict_proba(X)[:, j], reference.predict_proba(X)[:, 1], atol=2e-3
+        )
+
+
+def test_logistic_regression_constant_label_gets_smoothed_rate():
+    X = np.random.RandomState(0).randn(40, 3)
+    Y = np.zeros((40, 2), dtype=int)
+    Y[::2, 0] = 1
+    model = MultilabelLogisticRegression().fit(X, Y)
+    assert model.constant_labels_.tolist() == [1]
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], 0.5 / 41, rtol=1e-5)
+
+
+def test_logistic_regression_rejects_non_indicator_targets():
+    with pytest.raises(ValueError, match="label indicator matrix.*MultiLabelBinarizer"):
+        MultilabelLogisticRegression().fit(np.ones((4, 2)), [0.5, 1.5, 2.5, 3.5])
+
+
+def test_logistic_regression_sparse_row_product_matches_dense():
+    docs, Y = _corpus()
+    X = TfidfVectorizer().fit_transform(docs)
+    model = MultilabelLogisticRegression(C=10.0).fit(X, Y)
+    np.testing.assert_allclose(
+        model.decision_function(X),
+        X.toarray() @ model.coef_.T.astype(np.float64) + model.intercept_,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+# -- MultilabelStackingClassifier -------------------------------------------
+
+
+def test_stacker_learns_labels_and_keeps_one_model_per_fold():
+    docs, Y = _corpus()
+    model = MultilabelStackingClassifier(
+        [("linear", _linear()), ("network", _network())], cv=3, random_state=0
+    ).fit(docs, Y)
+    assert len(model.estimators_[0]) == 1  # linear fold models merged
+    assert len(model.estimators_[1]) == 3
+    assert model.oof_proba_.shape == Y.shape
+    assert model.decision_function(docs[:2]).shape == (2, 8)
+    pred = model.predict(["robot pilot mecha battle", "love kiss school club"])
+    assert pred[0, 0] == 1 and pred[1, 2] == 1
+    assert model.score(docs, Y) > 0.8
+
+
+def test_stacker_predictions_are_reproducible():
+    docs, Y = _corpus()
+    first = _stacker().fit(docs, Y).predict_proba(docs)
+    second = _stacker().fit(docs, Y).predict_proba(docs)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_merged_linear_fold_models_give_the_mean_logit():
+    docs, Y = _corpus()
+    X = TfidfVectorizer().fit_transform(docs)
+    models = [
+        MultilabelLogisticRegression(C=c).fit(X, Y) for c in (1.0, 3.0, 10.0)
+    ]
+    expected = np.mean([m.decision_function(X) for m in models], axis=0)
+    (merged,) = _merge_linear([clone(m).fit(X, Y) for m in models])
+    np.testing.assert_allclose(merged.decision_function(X), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_stacker_thresholds_come_from_out_of_fold_predictions():
+    docs, Y = _corpus()
+    model = _stacker(threshold="shared").fit(docs, Y)
+    assert np.unique(model.thresholds_).size == 1
+    given = _stacker(threshold=0.9).fit(docs, Y)
+    np.testing.assert_array_equal(given.thresholds_, np.full(4, 0.9))
+    per_label = _stacker(threshold="per_label").fit(docs, Y)
+    assert per_label.thresholds_.shape == (4,)
+
+
+def test_stacker_bad_threshold_array_is_refused():
+    docs, Y = _corpus()
+    with pytest.raises(ValueError, match="one\nvalue in \\[0, 1\\] per label|per label"):
+        _stacker(threshold=[0.2, 0.3]).fit(docs, Y)
+
+
+def test_stacker_groups_keep_each_group_out_of_its_own_scores():
+    """With groups, a sample's out-of-fold score never comes from its group.
+
+    Each group holds copies of one synopsis with its labels; a member that
+    memorises synopses scores its group's copies perfectly unless the folds
+    keep the group together, so the out-of-fold scores differ.
+    """
+    docs, Y = _corpus(n=60)
+    docs = np.repeat(docs, 3)
+    Y = np.repeat(Y, 3, axis=0)
+    groups = np.repeat(np.arange(60), 3)
+    grouped = _stacker().fit(docs, Y, groups=groups)
+    ungrouped = _stacker().fit(docs, Y)
+    assert not np.allclose(grouped.oof_proba_, ungrouped.oof_proba_)
+
+    seen = []
+
+    class RecordingKFold(KFold):
+        def split(self, X, y=None, groups=None):
+            seen.append(groups)
+            return super().split(X, y, groups)
+
+    _stacker(cv=RecordingKFold(3)).fit(docs, Y, groups=groups)
+    np.testing.assert_array_equal(seen[0], groups)
+
+
+def test_stacker_groups_reach_it_through_a_pipeline():
+    docs, Y = _corpus(n=60)
+    groups = np.arange(60) // 2
+    pipe = Pipeline([("stack", _stacker())])
+    pipe.fit(docs, Y, stack__groups=groups)
+    direct = _stacker().fit(docs, Y, groups=groups)
+    np.testing.assert_array_equal(
+        pipe.predict_proba(docs), direct.predict_proba(docs)
+    )
+
+
+def test_stacker_params_are_nested_and_settable():
+    model = MultilabelStackingClassifier(
+        [("linear", _linear()), ("network", _network())]
+    )
+    params = model.get_params()
+    assert params["network__clf__gamma"] == 2.0 or "network__clf__gamma" in params
+    model.set_params(network__clf__gamma=0.5, threshold=0.4)
+    assert model.named_estimators["network"][-1].gamma == 0.5
+    assert clone(model).get_params()["threshold"] == 0.4
+
+
+def test_stacker_not_fitted_and_bad_input():
+    docs, Y = _corpus()
+    with pytest.raises(NotFittedError):
+        _stacker().predict(docs)
+    with pytest.raises(ValueError, match="not a\nsingle string|single string"):
+        _stacker().fit("one synopsis", Y[:1])
+    with pytest.raises(ValueError, match="label indicator matrix"):
+        _stacker().fit(docs, Y[:, 0])
+    with pytest.raises(ValueError, match="at least one"):
+        MultilabelStackingClassifier([]).fit(docs, Y)
+
+
+def test_vectors_member_needs_an_embedding_transformer():
+    docs, Y = _corpus()
+    member = make_pipeline(
+        TfidfVectorizer(), FocalMLPClassifier(max_iter=5, embedding_init="vectors")
+    )
+    with pytest.raises(ValueError, match="output='weights'"):
+        MultilabelStackingClassifier([("net", member)]).fit(docs, Y)
+
+
+def test_stacker_pickles():
+    docs, Y = _corpus()
+    model = _stacker().fit(docs, Y)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(docs), model.predict_proba(docs))
+
+
+def test_stacker_constant_label_gets_base_rate_and_one_warning():
+    docs, Y = _corpus()
+    Y = np.column_stack([Y, np.zeros(len(Y), dtype=int)])
+    with pytest.warns(UserWarning, match=r"Labels \[4\]") as record:
+        model = _stacker().fit(docs, Y)
+    assert sum("Labels [4]" in str(w.message) for w in record) == 1
+    np.testing.assert_allclose(model.predict_proba(docs[:3])[:, 4], 0.5 / (len(Y) + 1))
+
+
+# -- the default model --------------------------------------------------------
+
+
+def test_default_model_is_a_pipeline_of_skanime_estimators():
+    pipeline = make_genre_pipeline(random_state=0)
+    assert isinstance(pipeline, Pipeline)
+    stack = pipeline.named_steps["stack"]
+    assert isinstance(stack, MultilabelStackingClassifier)
+    network = stack.named_estimators["network"]
+    assert isinstance(network.named_steps["embed"], TfidfWeightedW2VTransformer)
+    assert isinstance(network.named_steps["clf"], FocalMLPClassifier)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        pipeline.set_params(clf__threshold=0.3)
+
+
+def _small_default(**params):
+    return make_genre_pipeline(
+        random_state=0,
+        stack__network__embed__min_count=1,
+        stack__network__embed__vector_size=8,
+        stack__network__clf__hidden_layer_sizes=(8,),
+        stack__network__clf__max_iter=20,
+        stack__linear__tfidf__min_df=1,
+        stack__linear__tfidf__stop_words=None,
+        **params,
+    )
+
+
+def test_grid_search_over_gamma_and_threshold_changes_predictions():
+    docs, Y = _corpus(n=90)
+    grid = {
+        "stack__network__clf__gamma": [0.0, 3.0],
+        "stack__threshold": ["shared", 0.05],
+    }
+    search = GridSearchCV(
+        _small_default(), grid, scoring="f1_micro", cv=KFold(2), refit=False
+    ).fit(docs, Y)
+    assert len(search.cv_results_["params"]) == 4
+    predictions = {}
+    for gamma in grid["stack__network__clf__gamma"]:
+        for threshold in grid["stack__threshold"]:
+            model = _small_default(
+                stack__network__clf__gamma=gamma, stack__threshold=threshold
+            ).fit(docs, Y)
+            predictions[gamma, threshold] = model.predict_proba(docs)
+            predictions[gamma, threshold, "labels"] = model.predict(docs)
+    assert not np.allclose(predictions[0.0, "shared"], predictions[3.0, "shared"])
+    assert not np.array_equal(
+        predictions[0.0, "shared", "labels"], predictions[0.0, 0.05, "labels"]
+    )

@@ -2,8 +2,8 @@
 
 from . import datasets, metrics, model_selection
 from ._embedding import TfidfWeightedW2VTransformer
-from ._fasttext import EmbeddingBagClassifier
 from ._focal_mlp import FocalMLPClassifier
+from ._linear import MultilabelLogisticRegression
 from ._persistence import (
     ModelFileError,
     ModelVersionWarning,
@@ -12,15 +12,17 @@ from ._persistence import (
     save_model,
 )
 from ._pipeline import GenreClassifier, make_genre_pipeline
+from ._stacking import MultilabelStackingClassifier
 from ._text import SynopsisCleaner
 from ._version import __version__
 
 __all__ = [
-    "EmbeddingBagClassifier",
     "FocalMLPClassifier",
     "GenreClassifier",
     "ModelFileError",
     "ModelVersionWarning",
+    "MultilabelLogisticRegression",
+    "MultilabelStackingClassifier",
     "SynopsisCleaner",
     "TfidfWeightedW2VTransformer",
     "UntrustedModelError",

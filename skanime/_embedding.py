@@ -120,6 +120,13 @@ class TfidfWeightedW2VTransformer(
         Scale each output vector to unit Euclidean length.
     dtype : {"float32", "float64"}, default="float32"
         Type of the output.
+    output : {"mean", "weights"}, default="mean"
+        What :meth:`transform` returns: ``"mean"``, the weighted mean word
+        vector of each document; ``"weights"``, the row-normalised TF-IDF
+        weights over the embedding vocabulary (:meth:`transform_weights`), for
+        a model whose first layer is the word vectors ``vectors_`` and learns
+        them (``FocalMLPClassifier(embedding_init=...)``).
+
     random_state : int, RandomState instance or None, default=None
         Seed of word2vec training.
 
@@ -194,6 +201,7 @@ class TfidfWeightedW2VTransformer(
         "sublinear_tf": ["boolean"],
         "norm": [StrOptions({"l2"}), None],
         "dtype": [StrOptions(set(_DTYPES)), type],
+        "output": [StrOptions({"mean", "weights"})],
         "random_state": ["random_state"],
     }
 
@@ -219,6 +227,7 @@ class TfidfWeightedW2VTransformer(
         sublinear_tf=False,
         norm=None,
         dtype="float32",
+        output="mean",
         random_state=None,
     ):
         self.vectors = vectors
@@ -240,6 +249,7 @@ class TfidfWeightedW2VTransformer(
         self.sublinear_tf = sublinear_tf
         self.norm = norm
         self.dtype = dtype
+        self.output = output
         self.random_state = random_state
 
     def _resolved_dtype(self):
@@ -334,8 +344,8 @@ class TfidfWeightedW2VTransformer(
         X : ndarray of shape (n_documents, n_dimensions)
             Document vectors.
         """
-        weights = self._fit(raw_documents)
-        return self._embed(self._normalise_rows(weights))
+        weights = self._normalise_rows(self._fit(raw_documents))
+        return weights if self.output == "weights" else self._embed(weights)
 
     def _check_vectors_path(self):
         vectors = self.vectors
@@ -389,7 +399,8 @@ class TfidfWeightedW2VTransformer(
             self.wv_.vectors[[self.wv_.key_to_index[t] for t in kept_terms]],
             dtype=self._dtype,
         )
-        self._n_features_out = self.vectors_.shape[1]
+        n_weights, n_dims = self.vectors_.shape
+        self._n_features_out = n_weights if self.output == "weights" else n_dims
         weights = self._tfidf_weights(documents)
         self.n_empty_documents_ = int((weights.getnnz(axis=1) == 0).sum())
         logger.info(
@@ -504,7 +515,8 @@ class TfidfWeightedW2VTransformer(
             TF-IDF-weighted mean word vector of each document (zero for a
             document without a known word).
         """
-        return self._embed(self.transform_weights(raw_documents))
+        weights = self.transform_weights(raw_documents)
+        return weights if self.output == "weights" else self._embed(weights)
 
     def _restricted_vectorizer(self):
         """A ``TfidfVectorizer`` over ``vocabulary_`` weighted by ``idf_``."""
@@ -526,6 +538,20 @@ class TfidfWeightedW2VTransformer(
         wv = state.pop("wv_")
         state["_wv_words"] = np.array(wv.index_to_key, dtype=str)
         state["_wv_vectors"] = wv.vectors
+        # vectors_ are rows of wv_: stored as their row numbers, not twice.
+        rows = np.array(
+            [wv.key_to_index.get(word, -1) for word in state["vocabulary_"]],
+            dtype=np.int64,
+        )
+        vectors = state.get("vectors_")
+        if (
+            vectors is not None
+            and (rows >= 0).all()
+            and np.array_equal(wv.vectors[rows].astype(vectors.dtype), vectors)
+        ):
+            state["_vectors_dtype"] = vectors.dtype.str
+            state["_vectors_rows"] = rows
+            del state["vectors_"]
         return state
 
     def __setstate__(self, state):
@@ -536,6 +562,11 @@ class TfidfWeightedW2VTransformer(
             wv = KeyedVectors(vector_size=vectors.shape[1], dtype=vectors.dtype)
             wv.add_vectors(words, vectors)
             state["wv_"] = wv
+            if "_vectors_rows" in state:
+                state["vectors_"] = np.ascontiguousarray(
+                    vectors[state.pop("_vectors_rows")],
+                    dtype=np.dtype(state.pop("_vectors_dtype")),
+                )
             vocabulary = state["vocabulary_"]
             state["vocabulary_"] = {
                 word: i for i, word in enumerate(vocabulary.tolist())

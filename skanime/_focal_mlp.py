@@ -117,7 +117,10 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
         by its standard deviation, so that the network starts as if fed
         standardised ``X @ embedding_init`` when the rows of ``X`` sum to one
         (weighted means, as ``transform_weights`` gives). ``None`` feeds
-        ``X`` to the first hidden layer.
+        ``X`` to the first hidden layer. ``"vectors"`` marks a member of
+        :class:`MultilabelStackingClassifier` that takes the ``vectors_`` of
+        the ``TfidfWeightedW2VTransformer(output="weights")`` before it; the
+        stacker fills them in.
     embedding_learning_rate : float or None, default=None
         Step size of Adam for the embedding; ``None`` uses
         ``learning_rate_init``. A minibatch updates only the rows of the
@@ -228,7 +231,7 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "dtype": [StrOptions(set(_DTYPES)), type],
-        "embedding_init": [None, "array-like"],
+        "embedding_init": [None, StrOptions({"vectors"}), "array-like"],
         "embedding_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
     }
 

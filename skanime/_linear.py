@@ -97,8 +97,9 @@ class MultilabelLogisticRegression(ClassifierMixin, BaseEstimator):
         "dtype": [StrOptions({"float32", "float64"})],
     }
 
-    def __init__(self, C=1.0, *, solver="liblinear", max_iter=100, tol=1e-4,
-                 dtype="float32"):
+    def __init__(
+        self, C=1.0, *, solver="liblinear", max_iter=100, tol=1e-4, dtype="float32"
+    ):
         self.C = C
         self.solver = solver
         self.max_iter = max_iter

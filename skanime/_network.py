@@ -66,6 +66,14 @@ class _FocalMLPNetwork:
     def _checked_embedding_init(self, n_features):
         if self.embedding_init is None:
             return None
+        if isinstance(self.embedding_init, str):
+            raise ValueError(
+                "embedding_init='vectors' is filled in by "
+                "MultilabelStackingClassifier from the "
+                "TfidfWeightedW2VTransformer(output='weights') before the network; "
+                "fitted on its own, a network needs the word vectors themselves: "
+                "embedding_init=transformer.vectors_."
+            )
         embedding = np.asarray(self.embedding_init, dtype=self._dtype)
         if embedding.ndim != 2 or embedding.shape[0] != n_features:
             raise ValueError(

@@ -48,9 +48,10 @@ _FORMAT_VERSION = 1
 #: fails when one is missing, or when this list names anything else).
 SKANIME_TRUSTED_TYPES = (
     "skanime._embedding.TfidfWeightedW2VTransformer",
-    "skanime._fasttext.EmbeddingBagClassifier",
     "skanime._focal_mlp.FocalMLPClassifier",
+    "skanime._linear.MultilabelLogisticRegression",
     "skanime._pipeline.GenreClassifier",
+    "skanime._stacking.MultilabelStackingClassifier",
     "skanime._text.SynopsisCleaner",
     "skanime.model_selection._split.MultilabelStratifiedKFold",
     "skanime.model_selection._split.MultilabelStratifiedShuffleSplit",

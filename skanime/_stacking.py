@@ -283,9 +283,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             )
         names = []
         for item in self.estimators:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(
-                item[0], str
-            )):
+            if not (
+                isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            ):
                 raise ValueError(
                     "estimators must be a list of (name, estimator) pairs; got "
                     f"{item!r}."
@@ -408,7 +408,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
 
         fold_seeds = rng.randint(np.iinfo(np.int32).max, size=(n_members, len(splits)))
         fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_fit_fold)(classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k])
+            delayed(_fit_fold)(
+                classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k]
+            )
             for m in range(n_members)
             for k, (train, _) in enumerate(splits)
         )
@@ -429,7 +431,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         self.oof_proba_ = np.zeros(Y.shape)
         for train, test in splits:
             stage = clone(final).fit(oof_scores[train], Y[train])
-            self.oof_proba_[test] = positive_scores(stage.predict_proba(oof_scores[test]))
+            self.oof_proba_[test] = positive_scores(
+                stage.predict_proba(oof_scores[test])
+            )
         self._fix_constant(self.oof_proba_)
         self.n_labels_ = n_labels
         self.classes_ = np.arange(n_labels)
@@ -468,7 +472,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             X = np.asarray(X, dtype=object)
         columns = []
         columns = []
-        for transformer, models in zip(self.transformers_, self.estimators_, strict=True):
+        for transformer, models in zip(
+            self.transformers_, self.estimators_, strict=True
+        ):
             Z = X if transformer is None else transformer.transform(X)
             scores = _member_scores(models[0], Z)
             for model in models[1:]:
@@ -521,7 +527,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             Label indicator matrix: the labels whose probability reaches
             ``thresholds_``, at least ``min_labels`` per sample.
         """
-        return apply_thresholds(self.predict_proba(X), self.thresholds_, self.min_labels)
+        return apply_thresholds(
+            self.predict_proba(X), self.thresholds_, self.min_labels
+        )
 
     def score(self, X, y, sample_weight=None):
         """Micro-averaged F1 of the predicted label sets.
@@ -544,7 +552,10 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         y = y.toarray() if sparse.issparse(y) else y
         return float(
             f1_score(
-                y, self.predict(X), average="micro", sample_weight=sample_weight,
+                y,
+                self.predict(X),
+                average="micro",
+                sample_weight=sample_weight,
                 zero_division=0,
             )
         )

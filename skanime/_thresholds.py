@@ -51,3 +51,137 @@ def threshold_mask(scores, thresholds, min_labels=0):
             top = np.argsort(-ranked, axis=1, kind="stable")[:, :k]
             y_pred[short[:, None], top] = True
     return y_pred
+
+
+# Candidate thresholds of the searches on out-of-fold probabilities.
+THRESHOLD_GRID = np.round(np.arange(0.02, 0.805, 0.01), 2)
+# Labels with fewer positives than this take the shared threshold under the
+# per-label rule: their own F1 curve is too noisy to choose from.
+MIN_POSITIVES_PER_LABEL = 5
+
+
+def positive_scores(proba):
+    """Per-label positive-class scores as one ``(n_samples, n_labels)`` array.
+
+    ``predict_proba`` of a multilabel scikit-learn classifier is either that
+    array or a list of ``(n_samples, n_classes)`` arrays, one per label. A
+    label seen with one class only has a one-column array: its positive
+    score is 1 if that class was 1 and 0 otherwise.
+
+    Parameters
+    ----------
+    proba : ndarray or list of ndarray
+        ``predict_proba`` output.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, n_labels)
+    """
+    if isinstance(proba, list):
+        return np.column_stack([p[:, -1] if p.shape[1] > 1 else p[:, 0] for p in proba])
+    return np.asarray(proba)
+
+
+def _micro_f1(Y, mask):
+    tp = np.count_nonzero(Y & mask)
+    total = np.count_nonzero(Y) + np.count_nonzero(mask)
+    return 2.0 * tp / total if total else 0.0
+
+
+def best_shared_threshold(Y, proba, min_labels=0, grid=THRESHOLD_GRID):
+    """The candidate threshold with the best micro-F1 on ``(Y, proba)``.
+
+    Ties go to the lowest candidate.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_labels)
+        True label indicator matrix.
+    proba : ndarray of shape (n_samples, n_labels)
+        Out-of-fold probabilities.
+    min_labels : int, default=0
+        As in :func:`apply_thresholds`.
+    grid : ndarray, default=THRESHOLD_GRID
+        Candidate thresholds.
+
+    Returns
+    -------
+    threshold : float
+    """
+    Y = np.asarray(Y, dtype=bool)
+    scores = [_micro_f1(Y, threshold_mask(proba, t, min_labels)) for t in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
+def best_per_label_thresholds(Y, proba, fallback, grid=THRESHOLD_GRID):
+    """The candidate threshold with the best F1 of each label.
+
+    Ties go to the lowest candidate; labels with fewer than
+    ``MIN_POSITIVES_PER_LABEL`` positives take ``fallback``.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_labels)
+        True label indicator matrix.
+    proba : ndarray of shape (n_samples, n_labels)
+        Out-of-fold probabilities.
+    fallback : float
+        Threshold of the labels with too few positives.
+    grid : ndarray, default=THRESHOLD_GRID
+        Candidate thresholds.
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_labels,)
+    """
+    Y = np.asarray(Y, dtype=bool)
+    positives = Y.sum(axis=0)
+    curves = np.empty((len(grid), Y.shape[1]))
+    for i, t in enumerate(grid):
+        mask = proba >= t
+        tp = np.count_nonzero(mask & Y, axis=0)
+        total = positives + np.count_nonzero(mask, axis=0)
+        curves[i] = np.divide(
+            2.0 * tp, total, out=np.zeros(Y.shape[1]), where=total > 0
+        )
+    best = grid[np.argmax(curves, axis=0)]
+    return np.where(positives >= MIN_POSITIVES_PER_LABEL, best, fallback)
+
+
+def fit_thresholds(Y, proba, rule, min_labels=0):
+    """Decision thresholds of each label by a named rule or as given.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_labels)
+        True label indicator matrix of the rows of ``proba``.
+    proba : ndarray of shape (n_samples, n_labels)
+        Out-of-fold probabilities.
+    rule : {"shared", "per_label"}, float or array-like of shape (n_labels,)
+        ``"shared"``: :func:`best_shared_threshold`; ``"per_label"``:
+        :func:`best_per_label_thresholds` with the shared one as fallback; a
+        float or array in [0, 1] is used as given.
+    min_labels : int, default=0
+        As in :func:`apply_thresholds`.
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_labels,)
+    """
+    n_labels = np.shape(Y)[1]
+    if isinstance(rule, str):
+        shared = best_shared_threshold(Y, proba, min_labels)
+        if rule == "shared":
+            return np.full(n_labels, shared)
+        return best_per_label_thresholds(Y, proba, shared)
+    thresholds = np.asarray(rule, dtype=float)
+    if thresholds.ndim == 0:
+        thresholds = np.full(n_labels, float(thresholds))
+    if thresholds.shape != (n_labels,) or not np.all(
+        (thresholds >= 0) & (thresholds <= 1)
+    ):
+        raise ValueError(
+            "threshold must be 'shared', 'per_label', a float in [0, 1] or one "
+            f"value in [0, 1] per label, shape ({n_labels},); got {rule!r}."
+        )
+    return thresholds

@@ -13,13 +13,13 @@ from skanime.cli import BAKEMONOGATARI_SYNOPSIS, main
 
 SMALL = [
     "--param",
-    "embed__vector_size=16",
+    "stack__network__embed__vector_size=16",
     "--param",
-    "embed__epochs=5",
+    "stack__network__embed__epochs=5",
     "--param",
-    "clf__hidden_layer_sizes=[16]",
+    "stack__network__clf__hidden_layer_sizes=[16]",
     "--param",
-    "clf__max_iter=20",
+    "stack__network__clf__max_iter=20",
 ]
 GENRES = {"Action", "Comedy", "Horror", "Romance", "Sci-Fi"}
 PAGE = (
@@ -258,8 +258,8 @@ def _write(path, data):
             "cannot read data file",
         ),
         (
-            lambda d, m, t: ["train", d, "-o", str(t / "m"), "--param", "clf__gama=1"],
-            "did you mean clf__gamma",
+            lambda d, m, t: ["train", d, "-o", str(t / "m"), "--param", "stack__network__clf__gama=1"],
+            "did you mean stack__network__clf__gamma",
         ),
         (
             lambda d, m, t: [
@@ -268,7 +268,7 @@ def _write(path, data):
                 "-o",
                 str(t / "m"),
                 "--param",
-                "clf__gamma=-1",
+                "stack__network__clf__gamma=-1",
             ],
             "bad --param value",
         ),

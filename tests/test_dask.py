@@ -32,18 +32,18 @@ def test_grid_search_runs_on_a_loopback_dask_cluster():
     docs, Y = _corpus()
     search = GridSearchCV(
         make_genre_pipeline(
-            embed__vector_size=8,
-            embed__epochs=3,
-            embed__min_count=1,
-            clf__hidden_layer_sizes=(8,),
-            clf__max_iter=15,
-            clf__early_stopping=False,
+            stack__network__embed__vector_size=8,
+            stack__network__embed__epochs=3,
+            stack__network__embed__min_count=1,
+            stack__network__clf__hidden_layer_sizes=(8,),
+            stack__network__clf__max_iter=15,
+            stack__network__clf__early_stopping=False,
             n_estimators=2,
             random_state=0,
         ),
         # The ensemble picks its thresholds itself ("per_label") unless given
-        # one shared value; the networks' own clf__threshold is not used.
-        {"clf__gamma": [0.0, 2.0], "threshold": ["per_label", 0.5]},
+        # one shared value; the networks' own stack__network__clf__threshold is not used.
+        {"stack__network__clf__gamma": [0.0, 2.0], "threshold": ["per_label", 0.5]},
         scoring="f1_micro",
         cv=MultilabelStratifiedKFold(n_splits=2, shuffle=True, random_state=0),
         n_jobs=2,
@@ -64,7 +64,7 @@ def test_grid_search_runs_on_a_loopback_dask_cluster():
     assert len(workers) == 2
     assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
     assert len(search.cv_results_["params"]) == 4
-    assert set(search.best_params_) == {"clf__gamma", "threshold"}
+    assert set(search.best_params_) == {"stack__network__clf__gamma", "threshold"}
     assert 0.5 < search.best_score_ <= 1.0
 
     serial = GridSearchCV(

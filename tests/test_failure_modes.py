@@ -50,15 +50,15 @@ FILLER = ["the", "a", "story", "day", "world"]
 GENRE_NAMES = ["Sci-Fi", "Romance", "Harem"]
 TINY_CLI = [
     "--param",
-    "embed__vector_size=8",
+    "stack__network__embed__vector_size=8",
     "--param",
-    "embed__epochs=2",
+    "stack__network__embed__epochs=2",
     "--param",
-    "clf__hidden_layer_sizes=[8]",
+    "stack__network__clf__hidden_layer_sizes=[8]",
     "--param",
-    "clf__max_iter=3",
+    "stack__network__clf__max_iter=3",
     "--param",
-    "clf__early_stopping=false",
+    "stack__network__clf__early_stopping=false",
 ]
 
 
@@ -77,12 +77,12 @@ def _corpus(n_docs=80, seed=0):
 
 def _small_pipeline(**params):
     return make_genre_pipeline(
-        embed__vector_size=8,
-        embed__epochs=3,
-        embed__min_count=1,
-        clf__hidden_layer_sizes=(8,),
-        clf__max_iter=10,
-        clf__early_stopping=False,
+        stack__network__embed__vector_size=8,
+        stack__network__embed__epochs=3,
+        stack__network__embed__min_count=1,
+        stack__network__clf__hidden_layer_sizes=(8,),
+        stack__network__clf__max_iter=10,
+        stack__network__clf__early_stopping=False,
         random_state=0,
         **params,
     )
@@ -160,7 +160,7 @@ def test_synopses_without_known_words_fall_back_to_the_min_labels_ranking(
 ):
     empty = ["", "   \n\t ", "zzzq xyzzy", "東京 👻🚀 ¡¿ 1984", "<br/><i></i>"]
     model = copy.deepcopy(fitted_single).set_params(
-        clf__threshold=1.0, clf__min_labels=2
+        stack__network__clf__threshold=1.0, stack__network__clf__min_labels=2
     )
     zero = model["clf"].predict_proba(
         model["scale"].transform(np.zeros((1, 8), dtype=np.float32))

@@ -28,10 +28,10 @@ from skanime._persistence import (
 from skanime.model_selection import MultilabelStratifiedKFold, MultiLabelThresholdTuner
 
 SMALL = dict(
-    embed__vector_size=16,
-    embed__epochs=5,
-    clf__hidden_layer_sizes=(16,),
-    clf__max_iter=20,
+    stack__network__embed__vector_size=16,
+    stack__network__embed__epochs=5,
+    stack__network__clf__hidden_layer_sizes=(16,),
+    stack__network__clf__max_iter=20,
     random_state=0,
 )
 

@@ -31,12 +31,12 @@ def _corpus(n_docs=120, seed=0):
 
 def _small_pipeline(random_state):
     return make_genre_pipeline(
-        embed__vector_size=16,
-        embed__epochs=5,
-        embed__min_count=1,
-        clf__hidden_layer_sizes=(16,),
-        clf__max_iter=30,
-        clf__early_stopping=False,
+        stack__network__embed__vector_size=16,
+        stack__network__embed__epochs=5,
+        stack__network__embed__min_count=1,
+        stack__network__clf__hidden_layer_sizes=(16,),
+        stack__network__clf__max_iter=30,
+        stack__network__clf__early_stopping=False,
         random_state=random_state,
     )
 

@@ -149,12 +149,12 @@ def test_stacker_predictions_are_reproducible():
 def test_merged_linear_fold_models_give_the_mean_logit():
     docs, Y = _corpus()
     X = TfidfVectorizer().fit_transform(docs)
-    models = [
-        MultilabelLogisticRegression(C=c).fit(X, Y) for c in (1.0, 3.0, 10.0)
-    ]
+    models = [MultilabelLogisticRegression(C=c).fit(X, Y) for c in (1.0, 3.0, 10.0)]
     expected = np.mean([m.decision_function(X) for m in models], axis=0)
     (merged,) = _merge_linear([clone(m).fit(X, Y) for m in models])
-    np.testing.assert_allclose(merged.decision_function(X), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        merged.decision_function(X), expected, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_stacker_thresholds_come_from_out_of_fold_predictions():
@@ -169,7 +169,9 @@ def test_stacker_thresholds_come_from_out_of_fold_predictions():
 
 def test_stacker_bad_threshold_array_is_refused():
     docs, Y = _corpus()
-    with pytest.raises(ValueError, match="one\nvalue in \\[0, 1\\] per label|per label"):
+    with pytest.raises(
+        ValueError, match="one\nvalue in \\[0, 1\\] per label|per label"
+    ):
         _stacker(threshold=[0.2, 0.3]).fit(docs, Y)
 
 
@@ -205,9 +207,7 @@ def test_stacker_groups_reach_it_through_a_pipeline():
     pipe = Pipeline([("stack", _stacker())])
     pipe.fit(docs, Y, stack__groups=groups)
     direct = _stacker().fit(docs, Y, groups=groups)
-    np.testing.assert_array_equal(
-        pipe.predict_proba(docs), direct.predict_proba(docs)
-    )
+    np.testing.assert_array_equal(pipe.predict_proba(docs), direct.predict_proba(docs))
 
 
 def test_stacker_params_are_nested_and_settable():

@@ -64,10 +64,8 @@ if SUBSET < len(keep):
 
 model = GenreClassifier(
     pipeline=make_genre_pipeline(
-        embed__vector_size=100,
-        embed__epochs=5,
-        clf__hidden_layer_sizes=(256,),
-        clf__max_iter=150,
+        stack__network__clf__hidden_layer_sizes=(256,),
+        stack__network__clf__max_iter=50,
         random_state=0,
     )
 )

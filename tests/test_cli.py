@@ -55,11 +55,17 @@ def test_train_writes_a_loadable_model(model_path):
     model = load_model(model_path)
     assert isinstance(model, GenreClassifier)
     assert set(model.classes_) == GENRES
-    ensemble = model.pipeline_
-    assert ensemble.clf.hidden_layer_sizes == [16]
-    assert ensemble.embed.vector_size == 16
-    assert ensemble.random_state == 0
-    assert len(ensemble.estimators_) == ensemble.n_estimators
+    stack = model.pipeline_.named_steps["stack"]
+    params = model.pipeline_.get_params()
+    assert params["stack__network__clf__hidden_layer_sizes"] == [16]
+    assert params["stack__network__embed__vector_size"] == 16
+    assert stack.random_state == 0
+    # One list of fold models per member: the network once per fold.
+    assert [name for name, _ in stack.estimators] == ["network", "linear"]
+    assert len(stack.estimators_) == 2
+    assert len(stack.estimators_[0]) == stack.cv
+    assert all(m.hidden_layer_sizes == [16] for m in stack.estimators_[0])
+    assert stack.transformers_[0][-1].vector_size == 16
 
 
 def test_train_reports_progress_unless_quiet(small_csv, tmp_path, capsys):
@@ -70,7 +76,7 @@ def test_train_reports_progress_unless_quiet(small_csv, tmp_path, capsys):
     stages = [line for line in captured.err.splitlines() if line.startswith("[")]
     assert any("loaded 90 anime with 5 genres" in line for line in stages)
     assert any(line.endswith(" s") and "training: done in" in line for line in stages)
-    assert load_model(out).pipeline_.random_state == 3
+    assert load_model(out).pipeline_.named_steps["stack"].random_state == 3
 
     assert main(["train", small_csv, "-o", str(out), "-q", *SMALL]) == 0
     captured = capsys.readouterr()
@@ -114,7 +120,7 @@ def test_explain_shows_word_contributions(model_path, capsys):
     assert main(["explain", model_path, text, "--genre", "horror", "--top-n", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Horror: probability")
-    # The default model is an ensemble: explained by occlusion.
+    # The default model is a stack of two members: explained by occlusion.
     assert "leave-one-word-out occlusion" in lines[0]
     assert len(lines) == 4
     words = [line.split()[1] for line in lines[1:]]
@@ -258,7 +264,14 @@ def _write(path, data):
             "cannot read data file",
         ),
         (
-            lambda d, m, t: ["train", d, "-o", str(t / "m"), "--param", "stack__network__clf__gama=1"],
+            lambda d, m, t: [
+                "train",
+                d,
+                "-o",
+                str(t / "m"),
+                "--param",
+                "stack__network__clf__gama=1",
+            ],
             "did you mean stack__network__clf__gamma",
         ),
         (

@@ -7,13 +7,35 @@ for the dense weights, and :class:`RowwiseAdamOptimizer` for an embedding
 matrix, of which a minibatch updates only the rows of the features it holds
 (lazy Adam, as for sparse embeddings).
 
-Both write every intermediate into one scratch array per parameter, in the
-parameters' dtype, so an update allocates no temporary per operation.
+Both compute the update with one function, which writes every intermediate
+into one scratch array per parameter (or chunk of rows), in the parameters'
+dtype, so an update allocates no temporary per operation.
 """
 
 import numpy as np
 
 __all__ = ["AdamOptimizer", "RowwiseAdamOptimizer"]
+
+
+def _adam_step(grad, m, v, lr, beta_1, beta_2, epsilon, dtype):
+    """Update the moments ``m`` and ``v`` in place; return Adam's step.
+
+    The step is ``lr * m / (sqrt(v) + epsilon)`` after the moments took
+    ``grad``, computed through one scratch array of ``dtype`` (the step
+    itself): no temporary per operation.
+    """
+    step = np.multiply(grad, 1 - beta_1, dtype=dtype)
+    m *= beta_1
+    m += step
+    np.multiply(grad, 1 - beta_2, out=step)
+    step *= grad
+    v *= beta_2
+    v += step
+    np.sqrt(v, out=step)
+    step += epsilon
+    np.divide(m, step, out=step)
+    step *= lr
+    return step
 
 
 class _AdamBase:
@@ -100,21 +122,10 @@ class AdamOptimizer(_AdamBase):
             Their gradients, same shapes.
         """
         lr = self._next_step_size()
-        b1, b2 = self.beta_1, self.beta_2
         for param, grad, m, v in zip(params, grads, self.ms, self.vs, strict=True):
-            # In place, through one scratch array: no temporaries per operation.
-            step = np.multiply(grad, 1 - b1, dtype=param.dtype)
-            m *= b1
-            m += step
-            np.multiply(grad, 1 - b2, out=step)
-            step *= grad
-            v *= b2
-            v += step
-            np.sqrt(v, out=step)
-            step += self.epsilon
-            np.divide(m, step, out=step)
-            step *= lr
-            param -= step
+            param -= _adam_step(
+                grad, m, v, lr, self.beta_1, self.beta_2, self.epsilon, param.dtype
+            )
 
 
 class RowwiseAdamOptimizer(_AdamBase):
@@ -177,27 +188,24 @@ class RowwiseAdamOptimizer(_AdamBase):
         rows : ndarray of int
             Distinct indices of the rows to update.
         grad : ndarray of shape (len(rows), n_columns)
-            Their gradients; overwritten (used as scratch).
+            Their gradients.
         """
         lr = self._next_step_size()
-        b1, b2 = self.beta_1, self.beta_2
         size = self.chunk_rows
         for start in range(0, rows.size, size):
             chunk = rows[start : start + size]
-            g = grad[start : start + size]  # also a scratch
             m = self.ms[chunk]
             v = self.vs[chunk]
-            step = np.multiply(g, 1 - b1, dtype=param.dtype)
-            m *= b1
-            m += step
-            np.multiply(g, 1 - b2, out=step)
-            step *= g
-            v *= b2
-            v += step
+            step = _adam_step(
+                grad[start : start + size],
+                m,
+                v,
+                lr,
+                self.beta_1,
+                self.beta_2,
+                self.epsilon,
+                param.dtype,
+            )
             self.ms[chunk] = m
             self.vs[chunk] = v
-            np.multiply(m, lr, out=step)
-            np.sqrt(v, out=g)
-            g += self.epsilon
-            np.divide(step, g, out=step)
             param[chunk] -= step

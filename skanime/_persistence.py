@@ -53,6 +53,7 @@ SKANIME_TRUSTED_TYPES = (
     "skanime._pipeline.GenreClassifier",
     "skanime._stacking.MultilabelStackingClassifier",
     "skanime._text.SynopsisCleaner",
+    "skanime.model_selection._split.MultilabelStratifiedGroupKFold",
     "skanime.model_selection._split.MultilabelStratifiedKFold",
     "skanime.model_selection._split.MultilabelStratifiedShuffleSplit",
     "skanime.model_selection._threshold.MultiLabelThresholdTuner",

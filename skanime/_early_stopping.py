@@ -16,10 +16,10 @@ def validation_split(X, Y, validation_fraction, target_kind, seed, groups=None):
     Without ``groups``, a random split of the samples, stratified for class
     targets whose classes all have two samples or more (label sets are not
     stratified). With ``groups``, whole groups are held out: the validation
-    set is one fold of a :class:`~skanime.model_selection.
-    MultilabelStratifiedGroupKFold` with ``round(1 / validation_fraction)``
-    folds, so no group has samples on both sides and the label proportions
-    of both sides stay close.
+    set is one fold of a
+    :class:`~skanime.model_selection.MultilabelStratifiedGroupKFold` with
+    ``round(1 / validation_fraction)`` folds, so no group has samples on both
+    sides and the label proportions of both sides stay close.
 
     Parameters
     ----------

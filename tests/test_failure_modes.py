@@ -160,7 +160,7 @@ def test_synopses_without_known_words_fall_back_to_the_min_labels_ranking(
 ):
     empty = ["", "   \n\t ", "zzzq xyzzy", "東京 👻🚀 ¡¿ 1984", "<br/><i></i>"]
     model = copy.deepcopy(fitted_single).set_params(
-        stack__network__clf__threshold=1.0, stack__network__clf__min_labels=2
+        clf__threshold=1.0, clf__min_labels=2
     )
     zero = model["clf"].predict_proba(
         model["scale"].transform(np.zeros((1, 8), dtype=np.float32))
@@ -191,9 +191,11 @@ def test_one_megabyte_synopsis_with_tags_emoji_and_cjk(fitted_single, fitted):
     # Every word of the unit occurs once, so the weighted mean is the same.
     assert_allclose(proba[0], proba[1], rtol=1e-5)
 
-    # The default ensemble also cleans the megabyte into the repeated unit;
-    # its linear part sees word pairs across units, so only bounds are checked.
-    assert list(fitted.clean_.transform([big, unit])) == list(cleaned)
+    # The default model's network member also cleans the megabyte into the
+    # repeated unit; its linear member sees word pairs across units and the
+    # second stage mixes both, so only bounds are checked.
+    network_clean = fitted.named_steps["stack"].transformers_[0].named_steps["clean"]
+    assert list(network_clean.transform([big, unit])) == list(cleaned)
     proba = fitted.predict_proba([big, unit])
     assert proba.shape == (2, 3) and np.isfinite(proba).all()
     assert ((proba >= 0) & (proba <= 1)).all()
@@ -217,7 +219,8 @@ def _profile_events(func):
 
 @pytest.mark.parametrize(
     "model, calls_per_repetition",
-    # The ensemble runs its networks and its word-pair linear model.
+    # The default model runs its fold networks, its word-pair linear model
+    # and the second stage.
     [("fitted_single", 20), ("fitted", 60)],
 )
 def test_work_per_synopsis_grows_linearly_with_its_length(

@@ -45,7 +45,10 @@ BRACKETED_CREDIT_PATTERN = re.compile(
 
 #: A whole line that starts with "Source:" (a credit without brackets).
 CREDIT_LINE_PATTERN = re.compile(
-    r"^[ \t]*[\[(]?[ \t]*sources?[ \t]*:[^\n]{0,300}$",
+    # The bracket and the spaces after it form one optional group: two
+    # adjacent "[ \t]*" would split a long run of spaces in quadratically
+    # many ways before failing.
+    r"^[ \t]*(?:[\[(][ \t]*)?sources?[ \t]*:[^\n]{0,300}$",
     re.IGNORECASE | re.MULTILINE,
 )
 

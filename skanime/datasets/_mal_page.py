@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from bs4.builder import ParserRejectedMarkup
 from sklearn.utils._param_validation import validate_params
 
@@ -118,11 +118,35 @@ def _canonical_url(soup):
     return None
 
 
+def _text_with_breaks(element):
+    """The text of ``element`` with each ``<br>`` read as a line break.
+
+    One pass over the element's descendants (replacing each ``<br>`` in the
+    tree would cost a scan of its siblings each, quadratic in their number).
+    """
+    parts = []
+    for node in element.descendants:
+        if type(node) in (NavigableString, CData):
+            parts.append(node)
+        elif isinstance(node, Tag) and node.name == "br":
+            parts.append("\n")
+    return normalize_whitespace("".join(parts))
+
+
 def _sidebar_rows(soup):
-    """Yield ``(label, row)`` for each "Label:" row of the left sidebar."""
+    """Yield ``(label, row)`` for each "Label:" row of the left sidebar.
+
+    A row is yielded once, with its first label, however many label spans it
+    holds, so the work stays linear in the size of the page.
+    """
+    seen = set()
     for label_span in soup.find_all("span", class_="dark_text"):
+        row = label_span.parent
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
         label = _text(label_span).rstrip(":").strip().lower()
-        yield label, label_span.parent
+        yield label, row
 
 
 def _row_value_after_label(row):
@@ -143,12 +167,7 @@ def _names_in_row(row):
         names = [_text(s) for s in spans]
     else:
         names = [_text(a) for a in row.find_all("a", href=re.compile(r"/genre/"))]
-    seen, out = set(), []
-    for name in names:
-        if name and name not in seen:
-            seen.add(name)
-            out.append(name)
-    return out
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _looks_truncated(html):
@@ -281,20 +300,22 @@ def parse_mal_page(html):
             reason="no synopsis element",
             missing="synopsis",
         )
-    for br in description.find_all("br"):
-        br.replace_with("\n")
-    synopsis = _text(description) or None
+    synopsis = _text_with_breaks(description) or None
 
     type_ = _text(soup.select_one("span.information.type a")) or None
     families = {}
+    type_row_read = type_ is not None
     for label, row in _sidebar_rows(soup):
-        if label == "type" and type_ is None:
+        if label == "type" and not type_row_read:
+            type_row_read = True
             link = row.find("a")
             type_ = _text(link) or _row_value_after_label(row) or None
         family = _ROW_FAMILIES.get(label)
         if family is not None:
-            names = families.setdefault(family, [])
-            names.extend(n for n in _names_in_row(row) if n not in names)
+            # A dict keeps the first occurrence of each name, in order.
+            names = families.setdefault(family, {})
+            names.update(dict.fromkeys(_names_in_row(row)))
+    families = {family: list(names) for family, names in families.items()}
     if "genres" not in families:
         spans = soup.find_all("span", attrs={"itemprop": "genre"})
         if spans and not families:

@@ -1,0 +1,117 @@
+"""Parsing and cleaning grow linearly with the input, on hostile shapes too.
+
+The shapes are those of ``benchmarks/pages.py``, which times them at sizes up
+to 800 k characters. Here each is run at a mid size and at four times that
+size; linear work grows about four times, quadratic work sixteen. Times are
+the fastest of three runs with the garbage collector paused, so the bound is
+on the growth, not on the speed of the machine.
+"""
+
+import gc
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from skanime import SynopsisCleaner
+from skanime.datasets import ParseError, parse_mal_page
+
+_BENCH = Path(__file__).parents[1] / "benchmarks" / "pages.py"
+_spec = importlib.util.spec_from_file_location("_pages_benchmark", _BENCH)
+pages = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pages)
+
+SMALL, LARGE = 20_000, 80_000
+# Linear growth gives about 4 (less when fixed costs dominate); quadratic 16.
+MAX_GROWTH = 8.0
+
+
+def _best(func, arg, repeats=3):
+    best = float("inf")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            func(arg)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return best
+
+
+def _parse(page):
+    try:
+        parse_mal_page(page)
+    except ParseError:
+        pass
+
+
+def _growth(func, make, repeats=3):
+    small, large = make(SMALL), make(LARGE)
+    func(small)  # warm caches (compiled patterns, imports)
+    return _best(func, large, repeats) / max(_best(func, small, repeats), 1e-6)
+
+
+def _line_events(func, arg):
+    """Python lines executed by ``func(arg)``: a count no machine load changes."""
+    count = 0
+
+    def tracer(frame, event, _):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        func(arg)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+@pytest.mark.parametrize("shape", sorted(pages.PAGE_SHAPES))
+def test_page_parsing_work_grows_linearly(shape):
+    make = pages.PAGE_SHAPES[shape][1]
+    _parse(make(1000))  # first calls compile patterns and fill caches
+    small, large = _line_events(_parse, make(5000)), _line_events(_parse, make(20000))
+    growth = large / small
+    assert growth < 5.0, (
+        f"{shape}: 4x the size ran {growth:.1f}x the Python lines ({small} -> {large})"
+    )
+
+
+@pytest.mark.parametrize("shape", sorted(pages.PAGE_SHAPES))
+def test_page_parsing_time_grows_linearly(shape):
+    growth = _growth(_parse, pages.PAGE_SHAPES[shape][1])
+    assert growth < MAX_GROWTH, f"{shape}: 4x the size took {growth:.1f}x the time"
+
+
+@pytest.mark.parametrize("shape", sorted(pages.SYNOPSIS_SHAPES))
+def test_cleaning_grows_linearly(shape):
+    cleaner = SynopsisCleaner()
+    # A few milliseconds each: more runs keep a busy machine's noise out.
+    growth = _growth(
+        lambda doc: cleaner.transform([doc]), pages.SYNOPSIS_SHAPES[shape][1], 15
+    )
+    assert growth < MAX_GROWTH, f"{shape}: 4x the size took {growth:.1f}x the time"
+
+
+def test_line_breaks_are_read_as_spaces_in_the_synopsis():
+    record = parse_mal_page(pages.PAGE_SHAPES["many line breaks"][1](80))
+    assert record.synopsis == " ".join(["word"] * 10)
+    nested = parse_mal_page(
+        '<div itemprop="name"><strong>X</strong></div><p itemprop="description">'
+        "a<br>b<i>c<br/>d</i><!-- note -->e</p>"
+    )
+    assert nested.synopsis == "a bc de"
+
+
+def test_a_row_with_many_labels_is_read_once():
+    record = parse_mal_page(pages.PAGE_SHAPES["many labels in one row"][1](3600))
+    assert record.type is None and record.genres == ["Action"]
+    record = parse_mal_page(pages.PAGE_SHAPES["many genres in one row"][1](320))
+    assert record.genres == ["Action"] + [f"G{i}" for i in range(10)]

@@ -38,12 +38,15 @@ def test_grid_search_runs_on_a_loopback_dask_cluster():
             stack__network__clf__hidden_layer_sizes=(8,),
             stack__network__clf__max_iter=15,
             stack__network__clf__early_stopping=False,
-            n_estimators=2,
+            stack__cv=2,
             random_state=0,
         ),
-        # The ensemble picks its thresholds itself ("per_label") unless given
-        # one shared value; the networks' own stack__network__clf__threshold is not used.
-        {"stack__network__clf__gamma": [0.0, 2.0], "threshold": ["per_label", 0.5]},
+        # The stack picks one shared threshold on its out-of-fold predictions
+        # unless given a value; the network's own clf__threshold is not used.
+        {
+            "stack__network__clf__gamma": [0.0, 2.0],
+            "stack__threshold": ["shared", 0.5],
+        },
         scoring="f1_micro",
         cv=MultilabelStratifiedKFold(n_splits=2, shuffle=True, random_state=0),
         n_jobs=2,
@@ -64,7 +67,10 @@ def test_grid_search_runs_on_a_loopback_dask_cluster():
     assert len(workers) == 2
     assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
     assert len(search.cv_results_["params"]) == 4
-    assert set(search.best_params_) == {"stack__network__clf__gamma", "threshold"}
+    assert set(search.best_params_) == {
+        "stack__network__clf__gamma",
+        "stack__threshold",
+    }
     assert 0.5 < search.best_score_ <= 1.0
 
     serial = GridSearchCV(

@@ -74,3 +74,23 @@ def test_threshold_curve_example(run_example):
     assert (
         namespace["shared_threshold"] == curve["thresholds"][np.argmax(curve["scores"])]
     )
+    # The default stack chose one shared threshold of its own inside its fit.
+    stack = tuner.estimator_.named_steps["stack"]
+    assert np.all(stack.thresholds_ == namespace["own_threshold"])
+    rules = namespace["rules"]
+    assert len(rules) == 3
+    assert all(Y_pred.shape == namespace["Y_test"].shape for Y_pred in rules.values())
+
+
+@pytest.mark.real_data
+def test_per_genre_f1_example(run_example):
+    namespace = run_example("plot_per_genre_f1.py")
+    report = namespace["report"]
+    genres = namespace["genres"]
+
+    assert list(report.per_label.index) == list(genres)
+    assert namespace["Y_pred"].shape == namespace["Y_score"].shape
+    assert namespace["Y_pred"].shape[1] == len(genres)
+    # Every anime gets at least one genre (the stack's min_labels=1).
+    assert namespace["Y_pred"].sum(axis=1).min() >= 1
+    assert 0.1 < report.summary["f1_micro"] <= 1

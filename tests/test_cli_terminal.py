@@ -19,13 +19,13 @@ import pytest
 
 SMALL = [
     "--param",
-    "embed__vector_size=16",
+    "stack__network__embed__vector_size=16",
     "--param",
-    "embed__epochs=5",
+    "stack__network__embed__epochs=5",
     "--param",
-    "clf__hidden_layer_sizes=[16]",
+    "stack__network__clf__hidden_layer_sizes=[16]",
     "--param",
-    "clf__max_iter=20",
+    "stack__network__clf__max_iter=20",
 ]
 TIMEOUT = 240
 
@@ -113,11 +113,11 @@ def test_evaluate_without_a_terminal_has_no_bar(small_csv):
     assert "%|" not in completed.stderr
     assert "fold 2/2" in completed.stderr
     assert "micro avg" in completed.stdout
+
+
 def test_demo_on_a_terminal_prints_the_first_fold_early(data_home):
     args = ["demo", "--cv", "2", *SMALL]
-    returncode, screen = _run_on_terminal(
-        args, _env(SKANIME_DATA_HOME=str(data_home))
-    )
+    returncode, screen = _run_on_terminal(args, _env(SKANIME_DATA_HOME=str(data_home)))
     assert returncode == 0, screen
     assert "Traceback" not in screen
     assert "%|" in screen, screen

@@ -2,7 +2,6 @@
 
 import ast
 import csv
-import gzip
 import io
 import json
 import logging
@@ -95,13 +94,55 @@ class DataFormatError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+#: The largest data file read, on disk and once decompressed: MAL's whole
+#: catalogue (about 25,000 anime) takes about 50 MB as JSONL.
+MAX_DATA_BYTES = 512 << 20
+
+
+def _size_text(n_bytes):
+    return f"{n_bytes >> 20} MiB" if n_bytes >= 1 << 20 else f"{n_bytes:,} bytes"
+
+
+def _too_large(path, what):
+    return DataFormatError(
+        f"the file {what} more than {_size_text(MAX_DATA_BYTES)}, the most an anime "
+        "table may hold (MAL's whole catalogue takes about 50 MB); refusing to "
+        "read it. Check that it is the dataset you meant.",
+        path=path,
+    )
+
+
+def _gunzip(raw):
+    """Decompress gzip data, stopping as soon as it exceeds MAX_DATA_BYTES."""
+    out, total = [], 0
+    while raw:
+        inflater = zlib.decompressobj(wbits=31)
+        while raw:
+            chunk = inflater.decompress(raw, MAX_DATA_BYTES + 1 - total)
+            total += len(chunk)
+            out.append(chunk)
+            if total > MAX_DATA_BYTES:
+                return None
+            raw = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+        if not inflater.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker")
+        raw = inflater.unused_data  # a further gzip member, as gzip allows
+    return b"".join(out)
+
+
 def _read_text(path):
     """Return the decoded text of ``path``, gunzipping it if needed."""
     with open(path, "rb") as f:
-        raw = f.read()
+        if os.fstat(f.fileno()).st_size > MAX_DATA_BYTES:
+            raise _too_large(path, "holds")
+        raw = f.read(MAX_DATA_BYTES + 1)
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            raw = _gunzip(raw)
+            if raw is None:
+                raise _too_large(path, "decompresses to")
         except (OSError, EOFError, zlib.error) as exc:
             raise DataFormatError(
                 f"the file is gzip-compressed but cannot be decompressed ({exc}); "
@@ -307,6 +348,13 @@ def _read_jsonl(text, path, collector):
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            raise DataFormatError(
+                "the JSON on this line is nested too deeply to read; an anime "
+                "record is a flat object. Fix or remove that line.",
+                path=path,
+                line=number,
+            ) from None
         except json.JSONDecodeError as exc:
             hint = (
                 " This is the last line: the file looks truncated. Download or "

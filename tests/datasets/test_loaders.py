@@ -390,3 +390,40 @@ def test_real_mal_jsonl(mal_jsonl_path):
     assert 3.0 < bunch.target.sum(axis=1).mean() < 3.4
     comedy = list(bunch.target_names).index("Comedy")
     assert 0.34 < bunch.target[:, comedy].mean() < 0.38
+
+
+def test_a_gzip_bomb_is_refused_without_decompressing_it_all(tmp_path, monkeypatch):
+    import gzip
+
+    from skanime.datasets import _loaders
+
+    monkeypatch.setattr(_loaders, "MAX_DATA_BYTES", 1 << 20)
+    path = tmp_path / "anime.csv.gz"
+    header = b"MAL_ID,Name,Type,Genre,Synopsis\n"
+    path.write_bytes(gzip.compress(header + b"1,A,TV,Action," + b"x" * (8 << 20)))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(DataFormatError, match="decompresses to more than 1 MiB"):
+        load_anime(path)
+    small = tmp_path / "small.csv.gz"
+    small.write_bytes(
+        gzip.compress(header + b"1,A,TV,Action,ok\n") + gzip.compress(b"2,B,TV,X,y\n")
+    )
+    assert load_anime(small).frame["mal_id"].tolist() == [1, 2]
+
+
+def test_a_data_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    from skanime.datasets import _loaders
+
+    monkeypatch.setattr(_loaders, "MAX_DATA_BYTES", 1000)
+    path = tmp_path / "anime.csv"
+    path.write_text("MAL_ID,Name,Type,Genre,Synopsis\n" + "1,A,TV,Action,x\n" * 100)
+    with pytest.raises(DataFormatError, match="holds more than 1,000 bytes"):
+        load_anime(path)
+
+
+def test_deeply_nested_json_is_a_format_error(tmp_path):
+    path = tmp_path / "anime.jsonl"
+    path.write_text('{"id": 1, "genres": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(DataFormatError, match="nested too deeply") as info:
+        load_anime(path)
+    assert info.value.line == 1

@@ -107,7 +107,7 @@ def _parse_param(text):
     key = key.strip()
     if not sep or not key:
         raise argparse.ArgumentTypeError(
-            f"expected KEY=VALUE such as clf__gamma=1, got {text!r}"
+            f"expected KEY=VALUE such as stack__network__clf__gamma=1, got {text!r}"
         )
     try:
         value = json.loads(raw)
@@ -180,8 +180,8 @@ def _build_parser():
         metavar="KEY=VALUE",
         help=(
             "set a parameter of the default pipeline, as in set_params, e.g. "
-            "clf__gamma=1 or clf__hidden_layer_sizes=[256]; the value is read "
-            "as JSON, else as a string (repeatable)"
+            "stack__network__clf__gamma=1 or stack__threshold=per_label; the "
+            "value is read as JSON, else as a string (repeatable)"
         ),
     )
     subset = argparse.ArgumentParser(add_help=False)
@@ -415,7 +415,7 @@ def _estimator_parts(estimator):
     """``estimator`` and the estimators among its parameters, recursively.
 
     Works for a ``Pipeline`` (its steps) as well as for any estimator holding
-    sub-estimators as parameters, such as ``EmbeddingBagClassifier``.
+    sub-estimators as parameters, such as ``MultilabelStackingClassifier``.
     """
     parts = [estimator]
     get_params = getattr(estimator, "get_params", None)
@@ -447,7 +447,8 @@ def _make_pipeline(params, seed):
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise UsageError(
                 f"unknown --param key {key!r}{hint}; keys are set_params names of "
-                "the default pipeline, such as clf__gamma or embed__vector_size"
+                "the default pipeline, such as stack__network__clf__gamma or "
+                "stack__threshold"
             )
         settings[key] = value
     try:

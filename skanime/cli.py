@@ -147,6 +147,20 @@ def _n_splits(text):
     return value
 
 
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a TCP port number, got {text!r}"
+        ) from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"a TCP port is between 0 and 65535, got {text}"
+        )
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line."""
 
@@ -313,6 +327,22 @@ def _build_parser():
         "-o", "--output", metavar="MODEL", help="save the trained model here"
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = command(
+        "serve",
+        "serve a web page and a JSON API predicting genres with a saved model",
+        [common],
+    )
+    p.add_argument("model", metavar="MODEL", help="model file from 'skanime train'")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
+    p.add_argument(
+        "--port", type=_port, default=8000, help="TCP port (default: 8000)"
+    )
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 
@@ -816,6 +846,30 @@ def _cmd_demo(args, progress):
     if args.output is not None:
         _save_model(model, args.output, progress)
         print(f"saved the model to {args.output}")
+    return 0
+
+
+def _cmd_serve(args, progress):
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            f"skanime serve needs the 'serve' extra ({exc.name} is not installed): "
+            "pip install 'skanime[serve]'"
+        ) from None
+    from ._serve import create_app, model_info, serve
+
+    model = _load_model(args.model)
+    app = create_app(model, model_info=model_info(args.model))
+    if not args.quiet:
+        print(
+            f"serving {len(model.classes_)} genres from {args.model} on "
+            f"http://{args.host}:{args.port} (Ctrl+C stops)",
+            flush=True,
+        )
+    log_level = "warning" if args.quiet else "info"
+    serve(app, host=args.host, port=args.port, log_level=log_level)
     return 0
 
 

@@ -6,8 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_array_equal
+from sklearn.metrics import f1_score
 
-from skanime._thresholds import apply_thresholds
+from skanime._thresholds import (
+    MIN_POSITIVES_PER_LABEL,
+    THRESHOLD_GRID,
+    apply_thresholds,
+    best_per_label_thresholds,
+    best_shared_threshold,
+    fit_thresholds,
+    positive_scores,
+)
 
 
 def test_scalar_threshold_is_inclusive():
@@ -123,3 +132,104 @@ def test_min_labels_properties(data, n_samples, n_labels, min_labels):
         left_out = y_pred[row] == 0
         if added.any() and left_out.any():
             assert scores[row, added].min() >= scores[row, left_out].max()
+
+
+# -- choosing thresholds on out-of-fold probabilities ------------------------
+def _scored_labels(n_samples=200, n_labels=4, seed=0):
+    """Labels with imbalanced rates and noisy probabilities that rank them."""
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.5, 0.3, 0.1, 0.04])[:n_labels]
+    Y = (rng.random((n_samples, n_labels)) < rates).astype(int)
+    proba = np.clip(0.35 * Y + 0.6 * rng.random(Y.shape) * rates * 2, 0, 1)
+    return Y, proba
+
+
+@pytest.mark.parametrize("min_labels", [0, 1, 2])
+def test_best_shared_threshold_is_the_grid_maximum_of_micro_f1(min_labels):
+    Y, proba = _scored_labels()
+    scores = [
+        f1_score(
+            Y,
+            apply_thresholds(proba, t, min_labels),
+            average="micro",
+            zero_division=0,
+        )
+        for t in THRESHOLD_GRID
+    ]
+
+    best = best_shared_threshold(Y, proba, min_labels)
+
+    assert best in THRESHOLD_GRID
+    # The first (lowest) of the best candidates.
+    assert best == THRESHOLD_GRID[int(np.argmax(scores))]
+
+
+def test_best_shared_threshold_takes_the_lowest_of_tied_candidates():
+    Y = np.array([[1, 0], [0, 1]])
+    proba = np.array([[0.9, 0.1], [0.1, 0.9]])
+    grid = np.array([0.2, 0.5, 0.8, 0.95])
+    # 0.2, 0.5 and 0.8 all separate the labels perfectly.
+    assert best_shared_threshold(Y, proba, grid=grid) == 0.2
+
+
+def test_best_per_label_thresholds_maximise_each_labels_f1():
+    Y, proba = _scored_labels(n_samples=400)
+    fallback = 0.37
+
+    thresholds = best_per_label_thresholds(Y, proba, fallback)
+
+    for j in range(Y.shape[1]):
+        if Y[:, j].sum() < MIN_POSITIVES_PER_LABEL:
+            assert thresholds[j] == fallback
+            continue
+        curve = [
+            f1_score(Y[:, j], proba[:, j] >= t, zero_division=0) for t in THRESHOLD_GRID
+        ]
+        assert thresholds[j] == THRESHOLD_GRID[int(np.argmax(curve))]
+
+
+def test_labels_with_few_positives_take_the_fallback():
+    Y, proba = _scored_labels()
+    Y[:, 3] = 0
+    Y[: MIN_POSITIVES_PER_LABEL - 1, 3] = 1
+    Y[:MIN_POSITIVES_PER_LABEL, 2] = 1
+    Y[MIN_POSITIVES_PER_LABEL:, 2] = 0
+
+    thresholds = best_per_label_thresholds(Y, proba, fallback=0.999)
+
+    assert thresholds[3] == 0.999  # one positive too few
+    assert thresholds[2] in THRESHOLD_GRID  # just enough: its own threshold
+
+
+def test_fit_thresholds_rules():
+    Y, proba = _scored_labels()
+    shared = best_shared_threshold(Y, proba, min_labels=1)
+
+    assert_array_equal(
+        fit_thresholds(Y, proba, "shared", min_labels=1), np.full(4, shared)
+    )
+    assert_array_equal(
+        fit_thresholds(Y, proba, "per_label", min_labels=1),
+        best_per_label_thresholds(Y, proba, shared),
+    )
+    assert_array_equal(fit_thresholds(Y, proba, 0.4), np.full(4, 0.4))
+    given_thresholds = [0.1, 0.2, 0.3, 0.4]
+    assert_array_equal(fit_thresholds(Y, proba, given_thresholds), given_thresholds)
+
+
+@pytest.mark.parametrize(
+    "rule", [1.5, -0.1, [0.2, 0.3], [0.1, 0.2, 0.3, np.nan], [[0.5] * 4]]
+)
+def test_fit_thresholds_refuses_bad_values_with_the_expected_shape(rule):
+    Y, proba = _scored_labels()
+    with pytest.raises(
+        ValueError, match=r"one value in \[0, 1\] per label, shape \(4,\)"
+    ):
+        fit_thresholds(Y, proba, rule)
+
+
+def test_positive_scores_of_a_list_of_per_label_probabilities():
+    proba = [np.array([[0.8, 0.2], [0.3, 0.7]]), np.array([[0.4, 0.6], [1.0, 0.0]])]
+    assert_array_equal(positive_scores(proba), [[0.2, 0.6], [0.7, 0.0]])
+    array = np.array([[0.1, 0.9]])
+    assert positive_scores(array) is array

@@ -308,3 +308,112 @@ def test_grid_search_over_gamma_and_threshold_changes_predictions():
     assert not np.array_equal(
         predictions[0.0, "shared", "labels"], predictions[0.0, 0.05, "labels"]
     )
+
+
+# -- out-of-fold scores, thresholds and min_labels ----------------------------
+
+
+def _memorizer():
+    """A member scoring the labels of a synopsis seen in fit (+-5), 0 others."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Memorizer(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            y = np.asarray(y)
+            self.memory_ = {x: row for x, row in zip(X, y, strict=True)}
+            self.n_labels_ = y.shape[1]
+            return self
+
+        def decision_function(self, X):
+            return np.array(
+                [
+                    5.0 * (2.0 * self.memory_[x] - 1.0)
+                    if x in self.memory_
+                    else np.zeros(self.n_labels_)
+                    for x in X
+                ]
+            )
+
+    return Memorizer()
+
+
+def _unique_corpus(n=90):
+    docs, Y = _corpus(n=n)
+    return np.array([f"{d} doc{i}" for i, d in enumerate(docs)], dtype=object), Y
+
+
+def test_stacker_out_of_fold_scores_never_come_from_a_model_that_saw_them():
+    # A member that only recalls its training synopses gives every training
+    # synopsis the score of an unseen one (0), out of fold: the second stage
+    # then learns no weight, only the base rates, the same for every synopsis
+    # of a fold. In sample, the two fold models trained on a synopsis recall
+    # it.
+    docs, Y = _unique_corpus()
+    folds = KFold(3)
+    model = MultilabelStackingClassifier(
+        [("memory", _memorizer())], cv=folds, random_state=0
+    ).fit(docs, Y)
+
+    np.testing.assert_allclose(model.final_estimator_[-1].coef_, 0.0)
+    for _, test in folds.split(docs):
+        np.testing.assert_allclose(np.ptp(model.oof_proba_[test], axis=0), 0.0)
+    assert len(model.estimators_[0]) == 3
+    in_sample = model.decision_function(docs)
+    np.testing.assert_allclose(in_sample, 5.0 * (2 * Y - 1) * 2 / 3)
+
+
+def test_stacker_thresholds_are_the_best_on_its_out_of_fold_predictions():
+    from skanime._thresholds import best_per_label_thresholds, best_shared_threshold
+
+    docs, Y = _corpus()
+    shared = _stacker(threshold="shared").fit(docs, Y)
+    best = best_shared_threshold(Y, shared.oof_proba_, min_labels=1)
+    np.testing.assert_array_equal(shared.thresholds_, np.full(4, best))
+    # Out-of-fold probabilities are not the in-sample ones.
+    assert not np.allclose(shared.oof_proba_, shared.predict_proba(docs))
+
+    per_label = _stacker(threshold="per_label").fit(docs, Y)
+    fallback = best_shared_threshold(Y, per_label.oof_proba_, min_labels=1)
+    np.testing.assert_array_equal(
+        per_label.thresholds_,
+        best_per_label_thresholds(Y, per_label.oof_proba_, fallback),
+    )
+
+
+@pytest.mark.parametrize("min_labels", [0, 1, 2])
+def test_stacker_min_labels_gives_each_sample_its_best_labels(min_labels):
+    docs, Y = _corpus()
+    model = _stacker(threshold=1.0, min_labels=min_labels).fit(docs, Y)
+    proba = model.predict_proba(docs)
+    assert proba.max() < 1.0  # no label reaches the threshold
+
+    predicted = model.predict(docs)
+
+    np.testing.assert_array_equal(predicted.sum(axis=1), min_labels)
+    best = np.argsort(-proba, axis=1, kind="stable")[:, :min_labels]
+    assert np.all(np.take_along_axis(predicted, best, axis=1) == 1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_default_model_fits_transformers_once_and_classifiers_per_fold():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    docs, Y = _corpus(n=90)
+    pipeline = _small_default().fit(docs, Y)
+    stack = pipeline.named_steps["stack"]
+
+    network_transformer, linear_transformer = stack.transformers_
+    vocabulary = network_transformer.named_steps["embed"].vocabulary_
+    # One transformer per member, fitted on all training synopses.
+    words = {w for d in docs for w in d.split()} - ENGLISH_STOP_WORDS
+    assert set(vocabulary) == words
+    assert set(linear_transformer[-1].vocabulary_) >= set(vocabulary)
+    networks, linear = stack.estimators_
+    assert len(networks) == stack.cv == 3 and len(linear) == 1
+    for network in networks:
+        # Fine-tuned from the word vectors, which are not kept as a parameter.
+        assert network.embedding_init == "vectors"
+        assert network.embedding_.shape[0] == len(vocabulary)
+    assert not np.allclose(networks[0].embedding_, networks[1].embedding_)
+    assert np.unique(stack.thresholds_).size == 1  # one shared threshold
+    assert pipeline.predict(docs).sum(axis=1).min() >= 1

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sklearn.utils._param_validation import Interval, validate_params
 
-from .._io import atomic_write
-from ._loaders import DataFormatError, load_anime
+from .._io import atomic_write, check_output_paths
+from ._loaders import MAX_DATA_BYTES, DataFormatError, _size_text, load_anime
 
 __all__ = ["DEFAULT_URL", "fetch_mal_anime", "get_data_home"]
 
@@ -171,8 +171,12 @@ def fetch_mal_anime(
     FileNotFoundError
         If no dataset is found and ``download_if_missing`` is False.
     OSError
-        If the download fails (offline, HTTP error). The message names the
-        ``SKANIME_DATA_HOME`` variable and the url.
+        If the download fails (offline, HTTP error) or is larger than 512
+        MiB (not saved). The message names the ``SKANIME_DATA_HOME``
+        variable and the url.
+    ValueError
+        If the data folder does not accept the file, checked before the
+        download (``skanime._io.OutputPathError``).
     DataFormatError
         If the downloaded file is not the seed's ``anime.csv``.
 
@@ -206,18 +210,28 @@ def fetch_mal_anime(
                 "download_if_missing=False.",
             )
         )
+    target = Path(home) / _DOWNLOAD_NAME
+    check_output_paths([target])
     logger.info("Downloading the anime dataset from %s into %s.", url, home)
     try:
         with urllib.request.urlopen(url, timeout=_TIMEOUT) as response:
-            content = response.read()
+            content = response.read(MAX_DATA_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise OSError(
             _unavailable_message(
                 home, url, f"Could not download the anime dataset from {url} ({exc})."
             )
         ) from exc
+    if len(content) > MAX_DATA_BYTES:
+        raise OSError(
+            _unavailable_message(
+                home,
+                url,
+                f"The download from {url} is larger than {_size_text(MAX_DATA_BYTES)}, "
+                "more than any anime table; it was not saved.",
+            )
+        )
     n_rows = _check_download(content, url, min_rows)
-    target = Path(home) / _DOWNLOAD_NAME
     with atomic_write(target, "wb") as f:
         f.write(content)
     logger.info("Saved %d rows to %s.", n_rows, target)

@@ -1,4 +1,5 @@
 import functools
+import os
 import shutil
 import socket
 import threading
@@ -180,3 +181,37 @@ def test_fetch_parameter_validation(tmp_path):
 def test_fetch_real_data_home(mal_jsonl_path):
     bunch = fetch_mal_anime(mal_jsonl_path.parent, download_if_missing=False)
     assert bunch.target.shape == (9494, 43)
+
+
+def test_a_download_over_the_size_limit_is_not_saved(
+    http_server, tmp_path, monkeypatch
+):
+    from skanime.datasets import _fetch
+
+    base, _ = http_server
+    monkeypatch.setattr(_fetch, "MAX_DATA_BYTES", 100)
+    home = tmp_path / "home"
+    with pytest.raises(OSError, match="larger than 100 bytes"):
+        fetch_mal_anime(home, url=f"{base}/anime_seed.csv", min_rows=5)
+    assert list(home.iterdir()) == []
+
+
+def test_an_unwritable_data_home_is_reported_before_downloading(
+    http_server, tmp_path, monkeypatch
+):
+    from skanime import _io
+
+    base, requests = http_server
+    home = tmp_path / "home"
+    home.mkdir()
+    real_open = os.open
+
+    def refusing_open(path, flags, mode=0o777, **kwargs):
+        if os.fspath(path).startswith(str(home)):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(_io.os, "open", refusing_open)
+    with pytest.raises(ValueError, match="does not accept new files"):
+        fetch_mal_anime(home, url=f"{base}/anime_seed.csv", min_rows=5)
+    assert requests == []

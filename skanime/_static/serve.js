@@ -41,6 +41,11 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// The predicted genres, most probable first.
+function byProbability(result) {
+  return [...result.genres].sort((a, b) => result.probabilities[b] - result.probabilities[a]);
+}
+
 function renderPrediction(result, thresholds, k) {
   genreColor = {};
   result.top.forEach((item, i) => { genreColor[item.genre] = COLORS[i % COLORS.length]; });
@@ -53,7 +58,7 @@ function renderPrediction(result, thresholds, k) {
   if (result.genres.length === 0) {
     predicted.append(el("li", {className: "none", textContent: "no genre reaches its threshold"}));
   }
-  for (const genre of result.genres) {
+  for (const genre of byProbability(result)) {
     predicted.append(el("li", {textContent: genre, style: {background: genreColor[genre]}}));
   }
 
@@ -162,7 +167,7 @@ async function predict() {
     $("genre-tabs").replaceChildren();
     $("explain-status").textContent = "Finding the words behind each genre\u2026";
     $("results").hidden = false;
-    const genres = result.genres.length ? result.genres : [result.top[0].genre];
+    const genres = result.genres.length ? byProbability(result) : [result.top[0].genre];
     const explanation = await postJSON("/explain", {synopsis: text, genres: genres, top_n: 8});
     renderExplanation(text, explanation);
   } catch (error) {

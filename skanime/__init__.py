@@ -3,7 +3,7 @@
 from . import datasets, metrics, model_selection
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
-from ._linear import MultilabelLogisticRegression
+from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
 from ._persistence import (
     ModelFileError,
     ModelVersionWarning,
@@ -22,6 +22,7 @@ __all__ = [
     "ModelFileError",
     "ModelVersionWarning",
     "MultilabelLogisticRegression",
+    "MultilabelMultinomialNB",
     "MultilabelStackingClassifier",
     "SynopsisCleaner",
     "TfidfWeightedW2VTransformer",

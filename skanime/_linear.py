@@ -1,4 +1,4 @@
-"""One-vs-rest logistic regression stored as one coefficient matrix."""
+"""Multilabel linear models stored as one coefficient matrix."""
 
 import warnings
 from numbers import Integral, Real
@@ -15,180 +15,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._targets import check_label_indicator, constant_label_rates
 
 
-class MultilabelLogisticRegression(ClassifierMixin, BaseEstimator):
-    """One binary logistic regression per label, predicted in one product.
-
-    The same model as ``OneVsRestClassifier(LogisticRegression(C=C))`` on a
-    label indicator matrix, with the coefficients of all labels kept in one
-    ``(n_labels, n_features)`` matrix, so that ``predict_proba`` is a single
-    matrix product instead of one estimator call per label. A label whose
-    training column is constant gets its smoothed base rate
-    ``(positives + 0.5) / (n_samples + 1)`` as a fixed probability.
-
-    Parameters
-    ----------
-    C : float, default=1.0
-        Inverse of the L2 penalty strength, as in
-        :class:`~sklearn.linear_model.LogisticRegression`: the objective of a
-        label is ``C * sum(log_loss) + ||w||^2 / 2``. The intercept is not
-        penalised by ``"lbfgs"`` (``"liblinear"`` penalises it, as
-        scikit-learn does).
-
-    solver : {"liblinear", "lbfgs"}, default="liblinear"
-        ``"liblinear"`` fits each label with scikit-learn's liblinear solver
-        (fast on sparse, high-dimensional input such as TF-IDF n-grams).
-        ``"lbfgs"`` fits all labels at once by L-BFGS on the summed objective
-        (fast on small dense input such as the scores of other models).
-
-    max_iter : int, default=100
-        Maximum number of iterations of the solver.
-
-    tol : float, default=1e-4
-        Tolerance of the stopping criterion.
-
-    dtype : {"float32", "float64"}, default="float32"
-        Storage type of ``coef_``; ``float32`` halves the model size.
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_labels, n_features)
-        Coefficients; zero for constant labels.
-
-    intercept_ : ndarray of shape (n_labels,)
-        Intercepts; the logit of the fixed probability for constant labels.
-
-    constant_labels_ : ndarray of int
-        Indices of the labels whose training column was constant.
-
-    classes_ : ndarray of shape (n_labels,)
-        ``arange(n_labels)``.
-
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-
-    n_iter_ : ndarray of shape (n_labels,) or (1,)
-        Iterations run per label (``"liblinear"``) or for all (``"lbfgs"``).
-
-    See Also
-    --------
-    sklearn.multiclass.OneVsRestClassifier : The general one-vs-rest wrapper.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skanime import MultilabelLogisticRegression
-    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
-    >>> Y = np.array([[0, 1], [1, 0], [1, 1], [0, 0]])
-    >>> model = MultilabelLogisticRegression(C=10.0).fit(X, Y)
-    >>> model.predict(X)
-    array([[0, 1],
-           [1, 0],
-           [1, 1],
-           [0, 0]])
-    >>> model.coef_.shape
-    (2, 2)
-    """
-
-    _parameter_constraints: dict = {
-        "C": [Interval(Real, 0, None, closed="neither")],
-        "solver": [StrOptions({"liblinear", "lbfgs"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither")],
-        "dtype": [StrOptions({"float32", "float64"})],
-    }
-
-    def __init__(
-        self, C=1.0, *, solver="liblinear", max_iter=100, tol=1e-4, dtype="float32"
-    ):
-        self.C = C
-        self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
-        self.dtype = dtype
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit one logistic regression per label.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples, n_labels)
-            Label indicator matrix.
-
-        Returns
-        -------
-        self : MultilabelLogisticRegression
-            The fitted model.
-        """
-        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
-        Y = check_label_indicator(y, X.shape[0], self)
-        n_labels = Y.shape[1]
-        rates, constant = constant_label_rates(Y)
-        coef = np.zeros((n_labels, X.shape[1]))
-        intercept = np.log(rates / (1.0 - rates))
-        varying = np.flatnonzero(~constant)
-        if self.solver == "liblinear":
-            n_iter = np.zeros(n_labels, dtype=int)
-            for j in varying:
-                model = LogisticRegression(
-                    C=self.C, solver="liblinear", max_iter=self.max_iter, tol=self.tol
-                ).fit(X, Y[:, j])
-                coef[j] = model.coef_[0]
-                intercept[j] = model.intercept_[0]
-                n_iter[j] = model.n_iter_[0]
-        else:
-            coef[varying], intercept[varying], n_iter = self._fit_lbfgs(
-                X, Y[:, varying], intercept[varying]
-            )
-        # Fortran order makes coef_.T C-contiguous: a sparse row times it is
-        # then one pass over the row's non-zeros, without copying coef_.
-        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
-        self.intercept_ = intercept.astype(self.dtype)
-        self.constant_labels_ = np.flatnonzero(constant)
-        self.classes_ = np.arange(n_labels)
-        self.n_iter_ = np.atleast_1d(n_iter)
-        return self
-
-    def _fit_lbfgs(self, X, Y, intercept0):
-        n_features, n_labels = X.shape[1], Y.shape[1]
-        if n_labels == 0:
-            return np.zeros((0, n_features)), np.zeros(0), 0
-        Y = Y.astype(np.float64)
-        n_samples = X.shape[0]
-        # The objective is divided by n_samples, so that tol does not depend
-        # on the number of samples.
-        penalty = 1.0 / (self.C * n_samples)
-
-        def objective(w):
-            W = w[: n_features * n_labels].reshape(n_features, n_labels)
-            logits = X @ W + w[n_features * n_labels :]
-            exp_neg = np.exp(-np.abs(logits))
-            loss = (np.maximum(logits, 0.0) + np.log1p(exp_neg) - Y * logits).sum()
-            proba = np.where(logits >= 0, 1.0, exp_neg) / (1.0 + exp_neg)
-            residual = (proba - Y) / n_samples
-            grad_W = X.T @ residual + penalty * W
-            loss = loss / n_samples + 0.5 * penalty * np.einsum("ij,ij->", W, W)
-            return loss, np.concatenate([np.ravel(grad_W), residual.sum(axis=0)])
-
-        w0 = np.concatenate([np.zeros(n_features * n_labels), intercept0])
-        result = optimize.minimize(
-            objective,
-            w0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": self.max_iter, "gtol": self.tol},
-        )
-        if not result.success and result.nit >= self.max_iter:
-            warnings.warn(
-                f"{type(self).__name__}: L-BFGS reached max_iter={self.max_iter} "
-                "before converging; raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        W = result.x[: n_features * n_labels].reshape(n_features, n_labels)
-        return W.T, result.x[n_features * n_labels :], result.nit
+class _LinearScoresMixin:
+    """Prediction of a multilabel model whose logits are ``X @ coef_.T + b``."""
 
     def decision_function(self, X):
         """Logit of each label.
@@ -247,3 +75,324 @@ class MultilabelLogisticRegression(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         tags.target_tags.two_d_labels = True
         return tags
+
+
+class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEstimator):
+    """One binary logistic regression per label, predicted in one product.
+
+    The same model as ``OneVsRestClassifier(LogisticRegression(C=C))`` on a
+    label indicator matrix, with the coefficients of all labels kept in one
+    ``(n_labels, n_features)`` matrix, so that ``predict_proba`` is a single
+    matrix product instead of one estimator call per label. A label whose
+    training column is constant gets its smoothed base rate
+    ``(positives + 0.5) / (n_samples + 1)`` as a fixed probability.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse of the L2 penalty strength, as in
+        :class:`~sklearn.linear_model.LogisticRegression`: the objective of a
+        label is ``C * sum(log_loss) + ||w||^2 / 2``. The intercept is not
+        penalised by ``"lbfgs"`` (``"liblinear"`` penalises it, as
+        scikit-learn does).
+
+    solver : {"liblinear", "lbfgs"}, default="liblinear"
+        ``"liblinear"`` fits each label with scikit-learn's liblinear solver
+        (fast on sparse, high-dimensional input such as TF-IDF n-grams).
+        ``"lbfgs"`` fits all labels at once by L-BFGS on the summed objective
+        (fast on small dense input such as the scores of other models).
+
+    max_iter : int, default=100
+        Maximum number of iterations of the solver.
+
+    tol : float, default=1e-4
+        Tolerance of the stopping criterion.
+
+    own_label_C : float or None, default=None
+        For input that is the scores of several models for the same labels
+        (``n_features = n_models * n_labels``, model-major, as
+        :class:`MultilabelStackingClassifier` gives its second stage), the
+        inverse penalty of the coefficients linking label ``j`` to the
+        models' own scores of ``j``; ``C`` then applies to the other labels'
+        scores only. ``None`` uses ``C`` for all. Needs ``solver="lbfgs"``.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Storage type of ``coef_``; ``float32`` halves the model size.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_labels, n_features)
+        Coefficients; zero for constant labels.
+
+    intercept_ : ndarray of shape (n_labels,)
+        Intercepts; the logit of the fixed probability for constant labels.
+
+    constant_labels_ : ndarray of int
+        Indices of the labels whose training column was constant.
+
+    classes_ : ndarray of shape (n_labels,)
+        ``arange(n_labels)``.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    n_iter_ : ndarray of shape (n_labels,) or (1,)
+        Iterations run per label (``"liblinear"``) or for all (``"lbfgs"``).
+
+    See Also
+    --------
+    sklearn.multiclass.OneVsRestClassifier : The general one-vs-rest wrapper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime import MultilabelLogisticRegression
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> Y = np.array([[0, 1], [1, 0], [1, 1], [0, 0]])
+    >>> model = MultilabelLogisticRegression(C=10.0).fit(X, Y)
+    >>> model.predict(X)
+    array([[0, 1],
+           [1, 0],
+           [1, 1],
+           [0, 0]])
+    >>> model.coef_.shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"liblinear", "lbfgs"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "own_label_C": [None, Interval(Real, 0, None, closed="neither")],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        solver="liblinear",
+        max_iter=100,
+        tol=1e-4,
+        own_label_C=None,
+        dtype="float32",
+    ):
+        self.C = C
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.own_label_C = own_label_C
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit one logistic regression per label.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples, n_labels)
+            Label indicator matrix.
+
+        Returns
+        -------
+        self : MultilabelLogisticRegression
+            The fitted model.
+        """
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
+        Y = check_label_indicator(y, X.shape[0], self)
+        n_labels = Y.shape[1]
+        if self.own_label_C is not None:
+            if self.solver != "lbfgs":
+                raise ValueError(
+                    "own_label_C needs solver='lbfgs'; liblinear fits each label "
+                    f"alone with one penalty. Got solver={self.solver!r}."
+                )
+            if X.shape[1] % n_labels:
+                raise ValueError(
+                    "own_label_C needs the scores of several models for the same "
+                    f"labels, n_features a multiple of n_labels={n_labels}; got "
+                    f"n_features={X.shape[1]}."
+                )
+        rates, constant = constant_label_rates(Y)
+        coef = np.zeros((n_labels, X.shape[1]))
+        intercept = np.log(rates / (1.0 - rates))
+        varying = np.flatnonzero(~constant)
+        if self.solver == "liblinear":
+            n_iter = np.zeros(n_labels, dtype=int)
+            for j in varying:
+                model = LogisticRegression(
+                    C=self.C, solver="liblinear", max_iter=self.max_iter, tol=self.tol
+                ).fit(X, Y[:, j])
+                coef[j] = model.coef_[0]
+                intercept[j] = model.intercept_[0]
+                n_iter[j] = model.n_iter_[0]
+        else:
+            penalty = self._penalties(X.shape[1], n_labels)[:, varying]
+            coef[varying], intercept[varying], n_iter = self._fit_lbfgs(
+                X, Y[:, varying], intercept[varying], penalty
+            )
+        # Fortran order makes coef_.T C-contiguous: a sparse row times it is
+        # then one pass over the row's non-zeros, without copying coef_.
+        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
+        self.intercept_ = intercept.astype(self.dtype)
+        self.constant_labels_ = np.flatnonzero(constant)
+        self.classes_ = np.arange(n_labels)
+        self.n_iter_ = np.atleast_1d(n_iter)
+        return self
+
+    def _penalties(self, n_features, n_labels):
+        """Inverse C of each coefficient, shape (n_features, n_labels)."""
+        penalty = np.full((n_features, n_labels), 1.0 / self.C)
+        if self.own_label_C is not None:
+            labels = np.arange(n_labels)
+            for start in range(0, n_features, n_labels):
+                penalty[start + labels, labels] = 1.0 / self.own_label_C
+        return penalty
+
+    def _fit_lbfgs(self, X, Y, intercept0, penalty):
+        n_features, n_labels = X.shape[1], Y.shape[1]
+        if n_labels == 0:
+            return np.zeros((0, n_features)), np.zeros(0), 0
+        Y = Y.astype(np.float64)
+        n_samples = X.shape[0]
+        # The objective is divided by n_samples, so that tol does not depend
+        # on the number of samples.
+        penalty = penalty / n_samples
+
+        def objective(w):
+            W = w[: n_features * n_labels].reshape(n_features, n_labels)
+            logits = X @ W + w[n_features * n_labels :]
+            exp_neg = np.exp(-np.abs(logits))
+            loss = (np.maximum(logits, 0.0) + np.log1p(exp_neg) - Y * logits).sum()
+            proba = np.where(logits >= 0, 1.0, exp_neg) / (1.0 + exp_neg)
+            residual = (proba - Y) / n_samples
+            grad_W = X.T @ residual + penalty * W
+            loss = loss / n_samples + 0.5 * np.einsum("ij,ij,ij->", penalty, W, W)
+            return loss, np.concatenate([np.ravel(grad_W), residual.sum(axis=0)])
+
+        w0 = np.concatenate([np.zeros(n_features * n_labels), intercept0])
+        result = optimize.minimize(
+            objective,
+            w0,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": self.max_iter, "gtol": self.tol},
+        )
+        if not result.success and result.nit >= self.max_iter:
+            warnings.warn(
+                f"{type(self).__name__}: L-BFGS reached max_iter={self.max_iter} "
+                "before converging; raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        W = result.x[: n_features * n_labels].reshape(n_features, n_labels)
+        return W.T, result.x[n_features * n_labels :], result.nit
+
+
+class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator):
+    """One binary multinomial naive Bayes per label, predicted in one product.
+
+    The same model as ``OneVsRestClassifier(MultinomialNB(alpha=alpha))``:
+    for each label, the documents with the label and those without are two
+    classes with smoothed word distributions. Its log-odds are linear in
+    ``X``, so all labels are fitted with two sparse products and predicted
+    with one: ``coef_[j]`` is the difference of the two classes' log word
+    probabilities and ``intercept_[j]`` that of their log priors. A label
+    whose training column is constant gets its smoothed base rate as a fixed
+    probability.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Additive (Laplace/Lidstone) smoothing of the word counts.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Storage type of ``coef_``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_labels, n_features)
+        Log word-probability ratios; zero for constant labels.
+
+    intercept_ : ndarray of shape (n_labels,)
+        Log prior ratios (the logit of the fixed probability for constant
+        labels).
+
+    constant_labels_ : ndarray of int
+        Indices of the labels whose training column was constant.
+
+    classes_ : ndarray of shape (n_labels,)
+        ``arange(n_labels)``.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    See Also
+    --------
+    sklearn.naive_bayes.MultinomialNB : The single-label model.
+    MultilabelLogisticRegression : The discriminative counterpart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime import MultilabelMultinomialNB
+    >>> X = np.array([[3, 0, 1], [2, 0, 0], [0, 4, 1], [0, 3, 0]])
+    >>> Y = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])
+    >>> MultilabelMultinomialNB(alpha=0.5).fit(X, Y).predict([[1, 0, 0], [0, 1, 0]])
+    array([[1, 0],
+           [0, 1]])
+    """
+
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    def __init__(self, alpha=1.0, *, dtype="float32"):
+        self.alpha = alpha
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Count the words of each label's two classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative features: word counts or TF-IDF weights.
+        y : array-like of shape (n_samples, n_labels)
+            Label indicator matrix.
+
+        Returns
+        -------
+        self : MultilabelMultinomialNB
+            The fitted model.
+        """
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
+        if (X.data if sparse.issparse(X) else X).min(initial=0.0) < 0:
+            raise ValueError(
+                f"{type(self).__name__} needs non-negative features (word counts or "
+                "TF-IDF weights); X holds negative values."
+            )
+        Y = check_label_indicator(y, X.shape[0], self)
+        rates, constant = constant_label_rates(Y)
+        positive = sparse.csr_matrix(Y.T, dtype=np.float64) @ X
+        positive = positive.toarray() if sparse.issparse(positive) else positive
+        negative = np.asarray(X.sum(axis=0)).ravel() - positive
+        smoothed_pos = positive + self.alpha
+        smoothed_neg = np.maximum(negative, 0.0) + self.alpha
+        coef = np.log(smoothed_pos) - np.log(smoothed_pos.sum(axis=1, keepdims=True))
+        coef -= np.log(smoothed_neg) - np.log(smoothed_neg.sum(axis=1, keepdims=True))
+        n_positive = Y.sum(axis=0)
+        with np.errstate(divide="ignore"):
+            intercept = np.log(n_positive) - np.log(X.shape[0] - n_positive)
+        coef[constant] = 0.0
+        intercept[constant] = np.log(rates[constant] / (1.0 - rates[constant]))
+        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
+        self.intercept_ = intercept.astype(self.dtype)
+        self.constant_labels_ = np.flatnonzero(constant)
+        self.classes_ = np.arange(Y.shape[1])
+        return self

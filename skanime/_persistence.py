@@ -50,6 +50,7 @@ SKANIME_TRUSTED_TYPES = (
     "skanime._embedding.TfidfWeightedW2VTransformer",
     "skanime._focal_mlp.FocalMLPClassifier",
     "skanime._linear.MultilabelLogisticRegression",
+    "skanime._linear.MultilabelMultinomialNB",
     "skanime._pipeline.GenreClassifier",
     "skanime._stacking.MultilabelStackingClassifier",
     "skanime._text.SynopsisCleaner",

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
-from ._linear import MultilabelLogisticRegression
+from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
 from ._stacking import MultilabelStackingClassifier
 from ._text import SynopsisCleaner, check_documents
 
@@ -128,14 +128,23 @@ def make_genre_pipeline(**params):
             ("logreg", MultilabelLogisticRegression(C=10.0)),
         ]
     )
+    bayes = Pipeline(
+        [
+            (
+                "tfidf",
+                TfidfVectorizer(min_df=2, sublinear_tf=True, stop_words="english"),
+            ),
+            ("nb", MultilabelMultinomialNB(alpha=0.1)),
+        ]
+    )
     pipeline = Pipeline(
         [
             (
                 "stack",
                 MultilabelStackingClassifier(
-                    [("network", network), ("linear", linear)],
+                    [("network", network), ("linear", linear), ("bayes", bayes)],
                     cv=3,
-                    threshold="shared",
+                    threshold="shrunk",
                     min_labels=1,
                     n_jobs=2,
                     random_state=random_state,

@@ -15,7 +15,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
 
-from ._linear import MultilabelLogisticRegression
+from ._linear import MultilabelLogisticRegression, _LinearScoresMixin
 from ._targets import check_label_indicator, constant_label_rates
 from ._thresholds import apply_thresholds, fit_thresholds, positive_scores
 
@@ -73,7 +73,7 @@ def _merge_linear(models):
     model with their mean coefficients.
     """
     if len(models) > 1 and all(
-        isinstance(model, MultilabelLogisticRegression) for model in models
+        isinstance(model, _LinearScoresMixin) for model in models
     ):
         merged = models[0]
         merged.coef_ = np.asfortranarray(
@@ -128,8 +128,10 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
     final_estimator : estimator or None, default=None
         Second stage, fitted on the members' logits (``n_members * n_labels``
         features) with the label indicator matrix. ``None`` uses a
-        ``StandardScaler`` followed by
-        ``MultilabelLogisticRegression(C=0.1, solver="lbfgs")``.
+        ``StandardScaler`` followed by ``MultilabelLogisticRegression(C=0.03,
+        own_label_C=10.0, solver="lbfgs")``: each label's coefficients on the
+        members' scores of that label are penalised less than those on the
+        other labels' scores.
 
     cv : int or cross-validation generator, default=3
         Folds of the training samples. An int gives a
@@ -139,12 +141,14 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         thresholds chosen on them, are those of unseen groups, e.g. new
         franchises).
 
-    threshold : {"shared", "per_label"}, float or array-like, default="shared"
+    threshold : {"shared", "per_label", "shrunk"}, float or array-like, \
+            default="shared"
         Decision thresholds on the second stage's probabilities. ``"shared"``:
         the one threshold with the best micro-F1 on the out-of-fold
         predictions; ``"per_label"``: each label's best F1 threshold there
-        (labels with few positives take the shared one); a float or one value
-        per label is used as given.
+        (labels with few positives take the shared one); ``"shrunk"``: each
+        label's best threshold moved half-way to the shared one and never
+        above it; a float or one value per label is used as given.
 
     min_labels : int, default=1
         Every sample gets at least this many labels (its best-scored ones).
@@ -216,7 +220,11 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         "estimators": [list],
         "final_estimator": [None, HasMethods(["fit", "predict_proba"])],
         "cv": ["cv_object"],
-        "threshold": [StrOptions({"shared", "per_label"}), Real, "array-like"],
+        "threshold": [
+            StrOptions({"shared", "per_label", "shrunk"}),
+            Real,
+            "array-like",
+        ],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -451,7 +459,11 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 (
                     "logreg",
                     MultilabelLogisticRegression(
-                        C=0.1, solver="lbfgs", max_iter=200, tol=1e-3
+                        C=0.03,
+                        own_label_C=10.0,
+                        solver="lbfgs",
+                        max_iter=300,
+                        tol=1e-3,
                     ),
                 ),
             ]

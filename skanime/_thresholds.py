@@ -157,10 +157,14 @@ def fit_thresholds(Y, proba, rule, min_labels=0):
         True label indicator matrix of the rows of ``proba``.
     proba : ndarray of shape (n_samples, n_labels)
         Out-of-fold probabilities.
-    rule : {"shared", "per_label"}, float or array-like of shape (n_labels,)
+    rule : {"shared", "per_label", "shrunk"}, float or array-like of shape \
+            (n_labels,)
         ``"shared"``: :func:`best_shared_threshold`; ``"per_label"``:
-        :func:`best_per_label_thresholds` with the shared one as fallback; a
-        float or array in [0, 1] is used as given.
+        :func:`best_per_label_thresholds` with the shared one as fallback;
+        ``"shrunk"``: each label's best threshold moved half-way to the shared
+        one, and never above it (a label's own F1 curve is noisy, and for
+        calibrated probabilities the F1-optimal threshold of a hard, rare
+        label is low); a float or array in [0, 1] is used as given.
     min_labels : int, default=0
         As in :func:`apply_thresholds`.
 
@@ -173,7 +177,10 @@ def fit_thresholds(Y, proba, rule, min_labels=0):
         shared = best_shared_threshold(Y, proba, min_labels)
         if rule == "shared":
             return np.full(n_labels, shared)
-        return best_per_label_thresholds(Y, proba, shared)
+        per_label = best_per_label_thresholds(Y, proba, shared)
+        if rule == "shrunk":
+            return np.minimum((per_label + shared) / 2.0, shared)
+        return per_label
     thresholds = np.asarray(rule, dtype=float)
     if thresholds.ndim == 0:
         thresholds = np.full(n_labels, float(thresholds))
@@ -181,7 +188,8 @@ def fit_thresholds(Y, proba, rule, min_labels=0):
         (thresholds >= 0) & (thresholds <= 1)
     ):
         raise ValueError(
-            "threshold must be 'shared', 'per_label', a float in [0, 1] or one "
+            "threshold must be 'shared', 'per_label', 'shrunk', a float in [0, 1] "
+            "or one "
             f"value in [0, 1] per label, shape ({n_labels},); got {rule!r}."
         )
     return thresholds

@@ -290,7 +290,7 @@ def test_grid_search_over_gamma_and_threshold_changes_predictions():
     docs, Y = _corpus(n=90)
     grid = {
         "stack__network__clf__gamma": [0.0, 3.0],
-        "stack__threshold": ["shared", 0.05],
+        "stack__threshold": ["shrunk", 0.999],
     }
     search = GridSearchCV(
         _small_default(), grid, scoring="f1_micro", cv=KFold(2), refit=False
@@ -304,9 +304,9 @@ def test_grid_search_over_gamma_and_threshold_changes_predictions():
             ).fit(docs, Y)
             predictions[gamma, threshold] = model.predict_proba(docs)
             predictions[gamma, threshold, "labels"] = model.predict(docs)
-    assert not np.allclose(predictions[0.0, "shared"], predictions[3.0, "shared"])
+    assert not np.allclose(predictions[0.0, "shrunk"], predictions[3.0, "shrunk"])
     assert not np.array_equal(
-        predictions[0.0, "shared", "labels"], predictions[0.0, 0.05, "labels"]
+        predictions[0.0, "shrunk", "labels"], predictions[0.0, 0.999, "labels"]
     )
 
 
@@ -402,18 +402,27 @@ def test_default_model_fits_transformers_once_and_classifiers_per_fold():
     pipeline = _small_default().fit(docs, Y)
     stack = pipeline.named_steps["stack"]
 
-    network_transformer, linear_transformer = stack.transformers_
+    network_transformer, linear_transformer, bayes_transformer = stack.transformers_
     vocabulary = network_transformer.named_steps["embed"].vocabulary_
     # One transformer per member, fitted on all training synopses.
     words = {w for d in docs for w in d.split()} - ENGLISH_STOP_WORDS
     assert set(vocabulary) == words
     assert set(linear_transformer[-1].vocabulary_) >= set(vocabulary)
-    networks, linear = stack.estimators_
-    assert len(networks) == stack.cv == 3 and len(linear) == 1
+    assert set(bayes_transformer[-1].vocabulary_) == words
+    networks, linear, bayes = stack.estimators_
+    assert len(networks) == stack.cv == 3 and len(linear) == len(bayes) == 1
     for network in networks:
         # Fine-tuned from the word vectors, which are not kept as a parameter.
         assert network.embedding_init == "vectors"
         assert network.embedding_.shape[0] == len(vocabulary)
     assert not np.allclose(networks[0].embedding_, networks[1].embedding_)
-    assert np.unique(stack.thresholds_).size == 1  # one shared threshold
+    # Shrunk per-genre thresholds: never above the shared one.
+    assert stack.threshold == "shrunk"
+    from skanime._thresholds import fit_thresholds
+
+    shared = fit_thresholds(Y, stack.oof_proba_, "shared", min_labels=1)
+    np.testing.assert_array_equal(
+        stack.thresholds_, fit_thresholds(Y, stack.oof_proba_, "shrunk", min_labels=1)
+    )
+    assert np.all(stack.thresholds_ <= shared)
     assert pipeline.predict(docs).sum(axis=1).min() >= 1

@@ -680,6 +680,19 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
         logits = self._forward(X, training=False)
         return logits.ravel() if self._target_kind == "binary" else logits
 
+    def _trusted_decision_function(self, X):
+        """``decision_function`` without input checks, for a trusted caller.
+
+        :class:`MultilabelStackingClassifier` feeds its members the output of
+        their own fitted transformers; checking it again on every call costs
+        more than the network's forward pass on one synopsis.
+        """
+        if sp.issparse(X):
+            X = X.astype(self._dtype, copy=False).tocsr()
+        else:
+            X = np.asarray(X, dtype=self._dtype)
+        return self._forward(X, training=False)
+
     def predict_proba(self, X):
         """Probability of each label.
 

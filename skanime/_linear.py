@@ -34,6 +34,10 @@ class _LinearScoresMixin:
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
+        return self._trusted_decision_function(X)
+
+    def _trusted_decision_function(self, X):
+        """``decision_function`` without input checks, for a trusted caller."""
         logits = X.astype(self.coef_.dtype, copy=False) @ self.coef_.T
         if sparse.issparse(logits):
             logits = logits.toarray()

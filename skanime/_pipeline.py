@@ -90,7 +90,7 @@ def make_genre_pipeline(**params):
                     sg=0,
                     vector_size=64,
                     window=5,
-                    min_count=3,
+                    min_count=5,
                     epochs=5,
                     stop_words="english",
                     sublinear_tf=True,

@@ -29,7 +29,10 @@ _VECTORS = "vectors"
 
 def _member_scores(estimator, X):
     """Per-label logits of a fitted member, shape (n_samples, n_labels)."""
-    if hasattr(estimator, "decision_function"):
+    if hasattr(estimator, "_trusted_decision_function"):
+        # skanime's own classifiers, on their fitted transformer's output.
+        scores = estimator._trusted_decision_function(X)
+    elif hasattr(estimator, "decision_function"):
         scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
     else:
         proba = np.clip(positive_scores(estimator.predict_proba(X)), 1e-6, 1 - 1e-6)

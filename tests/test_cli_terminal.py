@@ -121,7 +121,9 @@ def test_demo_on_a_terminal_prints_the_first_fold_early(data_home):
     assert returncode == 0, screen
     assert "Traceback" not in screen
     assert "%|" in screen, screen
+    quick = screen.index("Quick look (TF-IDF + logistic regression")
     first = screen.index("First fold (held out")
+    assert quick < first
     assert "estimated time left" in screen[first:]
     assert first < screen.index("Cross-validated genre prediction (2 folds")
     assert "predicted genres:" in screen
@@ -140,5 +142,6 @@ def test_demo_without_a_terminal_has_no_bar(data_home):
     assert "Traceback" not in completed.stderr
     assert "%|" not in completed.stderr
     assert "fold 1/2" in completed.stderr
+    assert "Bakemonogatari's most likely genres: " in completed.stdout
     assert "First fold (held out" in completed.stdout
     assert "predicted genres:" in completed.stdout

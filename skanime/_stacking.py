@@ -35,7 +35,10 @@ def _member_scores(estimator, X):
     elif hasattr(estimator, "decision_function"):
         scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
     else:
-        proba = np.clip(positive_scores(estimator.predict_proba(X)), 1e-6, 1 - 1e-6)
+        proba = positive_scores(
+            estimator.predict_proba(X), getattr(estimator, "classes_", None)
+        )
+        proba = np.clip(np.asarray(proba, dtype=np.float64), 1e-6, 1 - 1e-6)
         scores = np.log(proba / (1.0 - proba))
     return np.clip(scores, -_LOGIT_CLIP, _LOGIT_CLIP)
 

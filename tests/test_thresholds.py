@@ -12,10 +12,18 @@ from skanime._thresholds import (
     MIN_POSITIVES_PER_LABEL,
     THRESHOLD_GRID,
     apply_thresholds,
+    best_index,
     best_per_label_thresholds,
     best_shared_threshold,
+    coordinate_ascent,
+    coordinate_ascent_samples_f1,
     fit_thresholds,
+    mask_f1,
+    per_label_f1_curves,
     positive_scores,
+    shared_threshold_scores,
+    shrink_thresholds,
+    threshold_mask,
 )
 
 
@@ -233,3 +241,165 @@ def test_positive_scores_of_a_list_of_per_label_probabilities():
     assert_array_equal(positive_scores(proba), [[0.2, 0.6], [0.7, 0.0]])
     array = np.array([[0.1, 0.9]])
     assert positive_scores(array) is array
+
+
+def test_positive_scores_of_a_label_seen_with_one_class_only():
+    # The probability of the positive class: 1 when the only class seen is 1,
+    # 0 when it is 0, and 0 when the classes are not known.
+    proba = [np.ones((2, 1)), np.ones((2, 1)), np.array([[0.8, 0.2], [0.3, 0.7]])]
+    classes = [np.array([1]), np.array([0]), np.array([0, 1])]
+
+    assert_array_equal(
+        positive_scores(proba, classes), [[1.0, 0.0, 0.2], [1.0, 0.0, 0.7]]
+    )
+    assert_array_equal(positive_scores(proba), [[0.0, 0.0, 0.2], [0.0, 0.0, 0.7]])
+
+
+def test_positive_scores_reads_the_column_of_class_one():
+    proba = [np.array([[0.9, 0.1], [0.2, 0.8]])]
+    # Classes in an unusual order: the positive column is the first one.
+    assert_array_equal(positive_scores(proba, [np.array([1, 0])]), [[0.9], [0.2]])
+    # Classes not encoded as 0/1: the last column.
+    assert_array_equal(positive_scores(proba, [np.array(["a", "b"])]), [[0.1], [0.8]])
+
+
+# -- the search primitives ---------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.bool_, (9, 4), elements=st.booleans()),
+    arrays(np.bool_, (9, 4), elements=st.booleans()),
+    st.sampled_from(["micro", "macro", "samples", "weighted"]),
+)
+def test_mask_f1_matches_sklearn(y_true, y_pred, average):
+    expected = f1_score(
+        y_true.astype(int), y_pred.astype(int), average=average, zero_division=0
+    )
+    assert mask_f1(y_true, y_pred, average) == pytest.approx(expected)
+
+
+def test_best_index_takes_the_lowest_of_tied_candidates():
+    assert best_index([0.1, 0.5, 0.3, 0.5, 0.5]) == 1
+    # Scores within the tolerance of the best are ties.
+    assert best_index([0.2, 0.5 - 1e-14, 0.5, 0.1]) == 1
+    assert best_index([0.2, 0.5 - 1e-6, 0.5, 0.1]) == 2
+    # NaN scores are ignored, unless all are NaN.
+    assert best_index([np.nan, 0.3, np.nan, 0.4]) == 3
+    with pytest.raises(ValueError, match="returned NaN for every candidate"):
+        best_index([np.nan, np.nan])
+
+
+def test_shared_threshold_scores_use_the_given_score_and_min_labels():
+    Y, proba = _scored_labels()
+    Y = Y.astype(bool)
+    grid = np.array([0.1, 0.3, 0.5])
+
+    def macro(y_true, y_pred):
+        return mask_f1(y_true, y_pred, "macro")
+
+    scores = shared_threshold_scores(Y, proba, grid, min_labels=1, score=macro)
+
+    expected = [
+        f1_score(Y, apply_thresholds(proba, t, 1), average="macro", zero_division=0)
+        for t in grid
+    ]
+    np.testing.assert_allclose(scores, expected)
+
+
+def test_per_label_f1_curves_match_sklearn():
+    Y, proba = _scored_labels()
+    grid = np.linspace(0.05, 0.95, 7)
+
+    curves = per_label_f1_curves(Y, proba, grid)
+
+    for i, threshold in enumerate(grid):
+        expected = f1_score(
+            Y, (proba >= threshold).astype(int), average=None, zero_division=0
+        )
+        np.testing.assert_allclose(curves[i], expected)
+
+
+def test_per_label_f1_curve_of_a_label_without_positives():
+    # Perfect where the label is never predicted, so that is where its best
+    # threshold lies.
+    grid = np.array([0.1, 0.3, 0.5])
+    curves = per_label_f1_curves(
+        np.zeros((3, 1), dtype=int), np.full((3, 1), 0.2), grid
+    )
+    assert_array_equal(curves[:, 0], [0.0, 1.0, 1.0])
+    assert best_index(curves[:, 0]) == 1
+
+
+def test_best_per_label_thresholds_accept_precomputed_curves():
+    Y, proba = _scored_labels()
+    curves = per_label_f1_curves(Y, proba, THRESHOLD_GRID)
+    assert_array_equal(
+        best_per_label_thresholds(Y, proba, 0.3, curves=curves),
+        best_per_label_thresholds(Y, proba, 0.3),
+    )
+
+
+def test_shrink_thresholds_halves_the_distance_and_never_exceeds_shared():
+    shrunk = shrink_thresholds(np.array([0.1, 0.3, 0.6]), 0.3)
+    np.testing.assert_allclose(shrunk, [0.2, 0.3, 0.3])
+
+
+def test_fit_thresholds_shrunk_rule():
+    Y, proba = _scored_labels(n_samples=400)
+    shared = best_shared_threshold(Y, proba, min_labels=1)
+    per_label = best_per_label_thresholds(Y, proba, shared)
+
+    shrunk = fit_thresholds(Y, proba, "shrunk", min_labels=1)
+
+    assert_array_equal(shrunk, shrink_thresholds(per_label, shared))
+    assert np.all(shrunk <= shared)
+
+
+def test_fit_thresholds_on_another_grid():
+    Y, proba = _scored_labels()
+    grid = np.array([0.15, 0.25, 0.45])
+    for rule in ("shared", "per_label"):
+        assert set(fit_thresholds(Y, proba, rule, grid=grid)) <= set(grid)
+
+
+def _samples_f1(y_true, proba, thresholds):
+    return mask_f1(y_true, threshold_mask(proba, thresholds), "samples")
+
+
+def test_coordinate_ascent_only_keeps_improving_moves():
+    Y, proba = _scored_labels()
+    Y = Y.astype(bool)
+    grid = np.linspace(0.05, 0.95, 10)
+    start = np.full(Y.shape[1], 0.95)
+    start_score = _samples_f1(Y, proba, start)
+
+    thresholds, label_scores = coordinate_ascent(
+        Y, proba, grid, start, start_score, _samples_f1
+    )
+
+    assert label_scores.shape == (10, Y.shape[1])
+    assert _samples_f1(Y, proba, thresholds) > start_score
+    # Each label's scores were computed with the labels before it moved.
+    trial = start.copy()
+    for j in range(Y.shape[1]):
+        for i, t in enumerate(grid):
+            trial[j] = t
+            assert label_scores[i, j] == pytest.approx(_samples_f1(Y, proba, trial))
+        trial[j] = thresholds[j]
+    # A start that cannot be beaten is kept.
+    unbeatable, _ = coordinate_ascent(Y, proba, grid, start, 2.0, _samples_f1)
+    assert_array_equal(unbeatable, start)
+
+
+def test_samples_f1_ascent_matches_the_generic_ascent():
+    Y, proba = _scored_labels(n_samples=300)
+    Y = Y.astype(bool)
+    grid = np.linspace(0.05, 0.95, 15)
+    start = np.full(Y.shape[1], 0.5)
+    start_score = _samples_f1(Y, proba, start)
+
+    fast = coordinate_ascent_samples_f1(Y, proba, grid, start, start_score)
+    slow = coordinate_ascent(Y, proba, grid, start, start_score, _samples_f1)
+
+    assert_array_equal(fast[0], slow[0])
+    np.testing.assert_allclose(fast[1], slow[1])
+    assert np.unique(fast[0]).size > 1

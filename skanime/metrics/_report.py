@@ -22,6 +22,8 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from .._thresholds import positive_scores
+
 _AVERAGES = ("micro", "macro", "weighted", "samples")
 _METRICS = ("precision", "recall", "f1")
 _PER_LABEL_COLUMNS = ["precision", "recall", "f1-score", "support"]
@@ -34,27 +36,6 @@ _SCALAR_LABELS = {
     "coverage_error": "coverage error",
     "ranking_loss": "ranking loss",
 }
-
-
-def _positive_scores(y_score):
-    """Turn a list of per-label ``predict_proba`` outputs into one score matrix.
-
-    Estimators such as ``RandomForestClassifier`` and ``KNeighborsClassifier``
-    return, for multilabel targets, a list of ``n_labels`` arrays of shape
-    ``(n_samples, 2)``; the positive class is the last column. A label seen
-    with a single class during fit has a single column; it is read as a
-    label that is never positive (score 0). Anything else is returned as is.
-    """
-    if (
-        isinstance(y_score, (list, tuple))
-        and len(y_score) > 0
-        and all(isinstance(p, np.ndarray) and p.ndim == 2 for p in y_score)
-    ):
-        columns = [
-            p[:, -1] if p.shape[1] > 1 else np.zeros(p.shape[0]) for p in y_score
-        ]
-        return np.column_stack(columns)
-    return y_score
 
 
 def _check_indicator(y, name, caller):
@@ -92,7 +73,7 @@ def _check_same_shape(y_true, other, other_name):
 
 def _check_scores(y_score, y_true):
     y_score = check_array(
-        _positive_scores(y_score),
+        positive_scores(y_score),
         ensure_2d=False,
         dtype="numeric",
         input_name="y_score",
@@ -127,7 +108,9 @@ def precision_at_k(y_true, y_score, *, k=1, sample_weight=None):
         non-thresholded decision values. A list of ``n_labels`` arrays of
         shape ``(n_samples, 2)``, as returned by ``predict_proba`` of
         ``RandomForestClassifier`` on multilabel targets, is also accepted;
-        its last column is the positive-class probability.
+        its last column is the positive-class probability. A one-column
+        array (a label the estimator saw with one class only) is read as a
+        label that is never positive and scores 0.
 
     k : int, default=1
         Number of top-scored labels to consider. Must not exceed ``n_labels``.

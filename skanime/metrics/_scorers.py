@@ -6,7 +6,8 @@ from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import label_ranking_average_precision_score, make_scorer
 from sklearn.utils._param_validation import validate_params
 
-from ._report import _positive_scores, precision_at_k
+from .._thresholds import positive_scores
+from ._report import precision_at_k
 
 # Probabilities are preferred; decision values rank labels just as well.
 _RESPONSE_METHOD = ("predict_proba", "decision_function")
@@ -15,7 +16,7 @@ _RESPONSE_METHOD = ("predict_proba", "decision_function")
 def _label_ranking_average_precision(y_true, y_score, *, sample_weight=None):
     """LRAP that also accepts a list of per-label ``predict_proba`` arrays."""
     return label_ranking_average_precision_score(
-        y_true, _positive_scores(y_score), sample_weight=sample_weight
+        y_true, positive_scores(y_score), sample_weight=sample_weight
     )
 
 

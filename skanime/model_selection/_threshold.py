@@ -38,7 +38,21 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from .._thresholds import threshold_mask as _threshold_mask
+from .._thresholds import (
+    apply_thresholds as _apply_thresholds,
+)
+from .._thresholds import (
+    best_index,
+    best_per_label_thresholds,
+    coordinate_ascent,
+    coordinate_ascent_samples_f1,
+    mask_f1,
+    per_label_f1_curves,
+    positive_scores,
+    shared_threshold_scores,
+    shrink_thresholds,
+    threshold_mask,
+)
 from ._split import MultilabelStratifiedGroupKFold, MultilabelStratifiedKFold
 
 logger = logging.getLogger(__name__)
@@ -51,38 +65,6 @@ _F1_AVERAGES = {
 }
 # Scorings for which per-label thresholds maximise each label's own F1.
 _PER_LABEL_F1_SCORINGS = ("f1_micro", "f1_macro", "f1_weighted")
-# A coordinate-ascent step must beat the current score by more than this.
-_MIN_GAIN = 1e-12
-
-
-def _apply_thresholds(proba, thresholds, min_labels=0):
-    """Threshold scores into an int indicator matrix; no input validation."""
-    return _threshold_mask(proba, thresholds, min_labels).astype(int)
-
-
-def _f1(y_true, y_pred, average):
-    """F1 of boolean indicator matrices, as ``f1_score(..., zero_division=0)``.
-
-    The threshold search scores hundreds of candidate predictions; this
-    vectorised form gives the same values as :func:`sklearn.metrics.f1_score`
-    without its per-call input checks.
-    """
-    both = y_true & y_pred
-    if average == "samples":
-        tp = both.sum(axis=1)
-        denominator = y_true.sum(axis=1) + y_pred.sum(axis=1)
-    else:
-        tp = both.sum(axis=0)
-        denominator = y_true.sum(axis=0) + y_pred.sum(axis=0)
-        if average == "micro":
-            tp, denominator = tp.sum(), denominator.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)
-    if average == "weighted":
-        support = y_true.sum(axis=0)
-        total = support.sum()
-        return float(f1 @ support / total) if total > 0 else 0.0
-    return float(np.mean(f1))
 
 
 @validate_params(
@@ -145,124 +127,15 @@ def apply_thresholds(proba, thresholds, min_labels=0):
     return _apply_thresholds(proba, thresholds, min_labels)
 
 
-def _best_index(curve):
-    """Index of the best score; among ties, the middle candidate."""
-    curve = np.asarray(curve, dtype=float)
-    if np.all(np.isnan(curve)):
-        raise ValueError(
-            "The scoring function returned NaN for every candidate threshold; "
-            "check that it returns a float for indicator predictions."
-        )
-    best = np.nanmax(curve)
-    ties = np.flatnonzero(curve >= best - 1e-12)
-    return ties[len(ties) // 2]
-
-
-def _per_label_f1_curves(y_true, proba, grid):
-    """F1 of each label at each candidate threshold, shape (n_thresholds, n_labels).
-
-    A label with no positive example scores 1 where it is never predicted.
-    """
-    n_samples, n_labels = y_true.shape
-    curves = np.empty((grid.size, n_labels))
-    for j in range(n_labels):
-        positive = y_true[:, j].astype(bool)
-        scores_pos = np.sort(proba[positive, j])
-        scores_all = np.sort(proba[:, j])
-        tp = scores_pos.size - np.searchsorted(scores_pos, grid, side="left")
-        predicted = n_samples - np.searchsorted(scores_all, grid, side="left")
-        denominator = predicted + scores_pos.size
-        with np.errstate(divide="ignore", invalid="ignore"):
-            curves[:, j] = np.where(denominator > 0, 2 * tp / denominator, 1.0)
-    return curves
-
-
 def _score_mask(score_func, y_true, proba, thresholds, min_labels):
-    return score_func(y_true, _threshold_mask(proba, thresholds, min_labels))
-
-
-def _ascend(y_true, proba, grid, thresholds, score, evaluate):
-    """One coordinate-ascent pass over the labels, in column order.
-
-    ``evaluate(y_true, proba, thresholds)`` scores a full threshold vector.
-    Returns the improved thresholds and, for each label, the score reached by
-    each candidate, shape (n_thresholds, n_labels).
-    """
-    thresholds = thresholds.copy()
-    n_labels = proba.shape[1]
-    label_scores = np.empty((grid.size, n_labels))
-    for j in range(n_labels):
-        trial = thresholds.copy()
-        for i, threshold in enumerate(grid):
-            trial[j] = threshold
-            label_scores[i, j] = evaluate(y_true, proba, trial)
-        i = _best_index(label_scores[:, j])
-        if label_scores[i, j] > score + _MIN_GAIN:
-            thresholds[j] = grid[i]
-            score = label_scores[i, j]
-    return thresholds, label_scores
-
-
-def _ascend_samples_f1(y_true, proba, grid, thresholds, score):
-    """:func:`_ascend` for samples-averaged F1 without ``min_labels``.
-
-    Only one column changes at a time, so each sample's true-positive and
-    predicted counts are updated for all candidates of that column at once.
-    """
-    thresholds = thresholds.copy()
-    n_labels = proba.shape[1]
-    mask = proba >= thresholds
-    n_true = y_true.sum(axis=1)
-    n_hit = (y_true & mask).sum(axis=1)
-    n_pred = mask.sum(axis=1)
-    label_scores = np.empty((grid.size, n_labels))
-    for j in range(n_labels):
-        truth = y_true[:, j]
-        hit_rest = n_hit - (truth & mask[:, j])
-        pred_rest = n_pred - mask[:, j]
-        candidates = proba[:, j][:, None] >= grid  # (n_samples, n_thresholds)
-        hits = hit_rest[:, None] + (candidates & truth[:, None])
-        denominator = pred_rest[:, None] + candidates + n_true[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f1 = np.where(denominator > 0, 2 * hits / denominator, 0.0)
-        label_scores[:, j] = f1.mean(axis=0)
-        i = _best_index(label_scores[:, j])
-        if label_scores[i, j] > score + _MIN_GAIN:
-            thresholds[j] = grid[i]
-            score = label_scores[i, j]
-            mask[:, j] = candidates[:, i]
-            n_hit = hit_rest + (truth & mask[:, j])
-            n_pred = pred_rest + mask[:, j]
-    return thresholds, label_scores
-
-
-def _stack_label_proba(proba, classes):
-    """Stack a list of per-label ``(n_samples, n_classes)`` probability arrays."""
-    columns = []
-    for j, label_proba in enumerate(proba):
-        label_proba = np.asarray(label_proba)
-        if label_proba.ndim != 2:
-            return np.asarray(proba, dtype=object)
-        label_classes = None
-        if isinstance(classes, (list, tuple)) and len(classes) == len(proba):
-            label_classes = np.asarray(classes[j])
-        if label_proba.shape[1] == 1:
-            # The estimator saw a single class for this label during fit.
-            always = label_classes is not None and bool(label_classes[0])
-            columns.append(np.full(label_proba.shape[0], float(always)))
-            continue
-        index = -1
-        if label_classes is not None and np.any(label_classes == 1):
-            index = int(np.flatnonzero(label_classes == 1)[0])
-        columns.append(label_proba[:, index])
-    return np.column_stack(columns)
+    return score_func(y_true, threshold_mask(proba, thresholds, min_labels))
 
 
 def _positive_proba(estimator, X, n_labels):
     """Per-label positive-class probabilities as an (n_samples, n_labels) array."""
-    proba = estimator.predict_proba(X)
-    if isinstance(proba, (list, tuple)):
-        proba = _stack_label_proba(proba, getattr(estimator, "classes_", None))
+    proba = positive_scores(
+        estimator.predict_proba(X), getattr(estimator, "classes_", None)
+    )
     proba = np.asarray(proba)
     n_samples = _num_samples(X)
     if proba.shape != (n_samples, n_labels):
@@ -325,18 +198,30 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         have the signature ``scoring(y_true, y_pred) -> float`` on indicator
         matrices (a metric, not a scorer object); greater is better.
 
-    per_label : bool, default=False
-        If False, learn one threshold shared by all labels. If True, learn one
-        threshold per label:
+    per_label : bool or "shrunk", default=False
+        If False, learn one threshold shared by all labels, the candidate
+        with the best ``scoring``. Otherwise learn one threshold per label:
 
-        - with ``"f1_micro"``, ``"f1_macro"`` or ``"f1_weighted"``, each
-          label's threshold maximises that label's own F1. This maximises
-          macro and weighted F1 exactly (before ``min_labels``) and is the
-          usual heuristic for micro F1;
-        - with ``"f1_samples"`` or a callable, thresholds are improved one
-          label at a time (one coordinate-ascent pass in column order),
+        - True, with ``"f1_micro"``, ``"f1_macro"`` or ``"f1_weighted"``:
+          each label's threshold maximises that label's own F1. This
+          maximises macro and weighted F1 exactly (before ``min_labels``,
+          and but for the labels with few positives, below) and is the usual
+          heuristic for micro F1;
+        - True, with ``"f1_samples"`` or a callable: thresholds are improved
+          one label at a time (one coordinate-ascent pass in column order),
           starting from the best shared threshold, keeping a change only when
-          it raises the score.
+          it raises the score;
+        - ``"shrunk"``, whatever the scoring: each label's own best-F1
+          threshold moved half-way to the best shared threshold, and never
+          above it, i.e. ``min((own + shared) / 2, shared)``. A label's own F1
+          curve is noisy; shrinking keeps a rare label's low threshold
+          partly and never makes a label stricter than the shared rule. This
+          is the rule of :class:`~skanime.MultilabelStackingClassifier`'s
+          default ``threshold="shrunk"``.
+
+        Under True with an F1 scoring and under ``"shrunk"``, a label with
+        fewer than 5 positive out-of-fold rows takes the best shared
+        threshold: its own F1 curve is too noisy to choose from.
 
     thresholds : int or array-like of shape (n_thresholds,), default=100
         Candidate thresholds. An int ``n`` gives ``n`` evenly spaced values
@@ -383,7 +268,8 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         the single training split when ``refit=False``.
 
     thresholds_ : ndarray of shape (n_labels,)
-        Learnt threshold of each label (all equal when ``per_label=False``).
+        Learnt threshold of each label (all equal when ``per_label=False``;
+        never above the shared one when ``per_label="shrunk"``).
 
     best_score_ : float
         Score of ``thresholds_`` (with ``min_labels``) on the pooled
@@ -395,10 +281,10 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         ``"thresholds"``: the candidates, shape (n_thresholds,);
         ``"scores"``: the out-of-fold score of each candidate used as the
         shared threshold, shape (n_thresholds,), e.g. to plot threshold versus
-        micro F1. With ``per_label=True``, also ``"label_scores"`` of shape
-        (n_thresholds, n_labels): each label's F1 curve (per-label F1 search)
-        or the score reached by moving only that label's threshold
-        (coordinate ascent).
+        micro F1. With ``per_label=True`` or ``"shrunk"``, also
+        ``"label_scores"`` of shape (n_thresholds, n_labels): each label's F1
+        curve (per-label F1 search and ``"shrunk"``) or the score reached by
+        moving only that label's threshold (coordinate ascent).
 
     classes_ : ndarray of shape (n_labels,)
         Label (column) indices, ``np.arange(n_labels)``.
@@ -421,7 +307,9 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     -----
     The named scorings give the same values as
     ``sklearn.metrics.f1_score(..., average=..., zero_division=0)``. Among
-    candidates with the best score, the middle one is kept. The
+    candidates with the best score (within ``1e-12``), the lowest one is
+    kept, in every search; this is the rule of
+    :class:`~skanime.MultilabelStackingClassifier` too. The
     coordinate-ascent search calls ``scoring`` ``n_labels * n_thresholds``
     times; pass fewer ``thresholds`` for a slow callable.
 
@@ -472,12 +360,15 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
            [1, 1, 0]])
     >>> tuner.set_params(per_label=True).fit(X, y).thresholds_
     array([0.5, 0.3, 0.3])
+    >>> # shrunk: never above the shared 0.3
+    >>> tuner.set_params(per_label="shrunk").fit(X, y).thresholds_
+    array([0.3, 0.3, 0.3])
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"])],
         "scoring": [StrOptions(set(_F1_AVERAGES)), callable],
-        "per_label": ["boolean"],
+        "per_label": ["boolean", StrOptions({"shrunk"})],
         "thresholds": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "min_labels": [Interval(Integral, 0, None, closed="left")],
@@ -551,7 +442,7 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     def _score_function(self):
         """Return ``score(y_true, mask)`` on boolean indicator matrices."""
         if isinstance(self.scoring, str):
-            return partial(_f1, average=_F1_AVERAGES[self.scoring])
+            return partial(mask_f1, average=_F1_AVERAGES[self.scoring])
         if hasattr(self.scoring, "_score_func"):
             raise ValueError(
                 "scoring must be a metric scoring(y_true, y_pred) -> float, not a "
@@ -666,50 +557,46 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     def _search_thresholds(self, y, proba, grid, score_func):
         """Set ``thresholds_``, ``best_score_`` and ``cv_results_``."""
         n_labels = y.shape[1]
-        shared_scores = np.array(
-            [
-                score_func(y, _threshold_mask(proba, threshold, self.min_labels))
-                for threshold in grid
-            ],
-            dtype=float,
+        shared_scores = shared_threshold_scores(
+            y, proba, grid, self.min_labels, score_func
         )
-        best = _best_index(shared_scores)
+        best = best_index(shared_scores)
+        shared = grid[best]
         cv_results = {"thresholds": grid.copy(), "scores": shared_scores}
 
+        shrunk = isinstance(self.per_label, str)  # "shrunk"
         if not self.per_label:
-            thresholds = np.full(n_labels, grid[best])
-            best_score = shared_scores[best]
-        elif isinstance(self.scoring, str) and self.scoring in _PER_LABEL_F1_SCORINGS:
-            label_scores = _per_label_f1_curves(y, proba, grid)
-            thresholds = grid[
-                [_best_index(label_scores[:, j]) for j in range(n_labels)]
-            ]
-            best_score = score_func(
-                y, _threshold_mask(proba, thresholds, self.min_labels)
+            self.thresholds_ = np.full(n_labels, shared)
+            self.best_score_ = float(shared_scores[best])
+            self.cv_results_ = cv_results
+            return
+        if shrunk or (
+            isinstance(self.scoring, str) and self.scoring in _PER_LABEL_F1_SCORINGS
+        ):
+            label_scores = per_label_f1_curves(y, proba, grid)
+            thresholds = best_per_label_thresholds(
+                y, proba, shared, grid, curves=label_scores
             )
-            cv_results["label_scores"] = label_scores
+            if shrunk:
+                thresholds = shrink_thresholds(thresholds, shared)
+        elif self.scoring == "f1_samples" and self.min_labels == 0:
+            thresholds, label_scores = coordinate_ascent_samples_f1(
+                y, proba, grid, np.full(n_labels, shared), shared_scores[best]
+            )
         else:
-            start = np.full(n_labels, grid[best])
-            if self.scoring == "f1_samples" and self.min_labels == 0:
-                thresholds, label_scores = _ascend_samples_f1(
-                    y, proba, grid, start, shared_scores[best]
-                )
-            else:
-                thresholds, label_scores = _ascend(
-                    y,
-                    proba,
-                    grid,
-                    start,
-                    shared_scores[best],
-                    partial(_score_mask, score_func, min_labels=self.min_labels),
-                )
-            best_score = score_func(
-                y, _threshold_mask(proba, thresholds, self.min_labels)
+            thresholds, label_scores = coordinate_ascent(
+                y,
+                proba,
+                grid,
+                np.full(n_labels, shared),
+                shared_scores[best],
+                partial(_score_mask, score_func, min_labels=self.min_labels),
             )
-            cv_results["label_scores"] = label_scores
-
+        cv_results["label_scores"] = label_scores
         self.thresholds_ = np.asarray(thresholds, dtype=float)
-        self.best_score_ = float(best_score)
+        self.best_score_ = float(
+            score_func(y, threshold_mask(proba, self.thresholds_, self.min_labels))
+        )
         self.cv_results_ = cv_results
 
     def predict_proba(self, X):

@@ -20,17 +20,14 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
 
+from skanime import _thresholds
 from skanime.model_selection import (
     MultilabelStratifiedKFold,
     MultilabelStratifiedShuffleSplit,
     MultiLabelThresholdTuner,
     apply_thresholds,
 )
-from skanime.model_selection._threshold import (
-    _f1,
-    _per_label_f1_curves,
-    _positive_proba,
-)
+from skanime.model_selection._threshold import _positive_proba
 
 
 def make_problem(n_samples=500, n_labels=5, seed=0):
@@ -94,67 +91,21 @@ def with_row_ids(X):
 # --- apply_thresholds ---------------------------------------------------------
 
 
-def test_apply_thresholds_global_and_per_label():
-    proba = np.array([[0.9, 0.4, 0.2], [0.1, 0.3, 0.2], [0.5, 0.5, 0.5]])
-    np.testing.assert_array_equal(
-        apply_thresholds(proba, 0.5), [[1, 0, 0], [0, 0, 0], [1, 1, 1]]
-    )
-    np.testing.assert_array_equal(
-        apply_thresholds(proba, [0.95, 0.3, 0.2]), [[0, 1, 1], [0, 1, 1], [0, 1, 1]]
-    )
-
-
-def test_apply_thresholds_min_labels_fills_by_top_score():
-    proba = np.array([[0.9, 0.4, 0.2], [0.1, 0.3, 0.2], [0.2, 0.25, 0.6]])
-    np.testing.assert_array_equal(
-        apply_thresholds(proba, 0.5, min_labels=1), [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
-    )
-    np.testing.assert_array_equal(
-        apply_thresholds(proba, 0.5, min_labels=2), [[1, 1, 0], [0, 1, 1], [0, 1, 1]]
-    )
-    np.testing.assert_array_equal(apply_thresholds(proba, 0.5, min_labels=5), 1)
-
-
-def test_apply_thresholds_min_labels_breaks_ties_by_label_order():
-    proba = np.array([[0.3, 0.3, 0.3, 0.1], [0.1, 0.2, 0.2, 0.2]])
-    np.testing.assert_array_equal(
-        apply_thresholds(proba, 0.5, min_labels=2), [[1, 1, 0, 0], [0, 1, 1, 0]]
-    )
-
-
-def test_apply_thresholds_min_labels_keeps_labels_above_their_threshold():
-    # label 0 is below its own threshold yet has the top score
-    proba = np.array([[0.6, 0.3, 0.1]])
-    out = apply_thresholds(proba, [0.7, 0.2, 0.9], min_labels=2)
-    np.testing.assert_array_equal(out, [[1, 1, 0]])
-    # rows that already have enough labels are untouched
-    out = apply_thresholds(proba, [0.7, 0.2, 0.05], min_labels=2)
-    np.testing.assert_array_equal(out, [[0, 1, 1]])
-
-
 @settings(max_examples=50, deadline=None)
 @given(
     arrays(np.float64, (12, 5), elements=st.floats(0, 1)),
     arrays(np.float64, (5,), elements=st.floats(0, 1)),
     st.integers(0, 6),
 )
-def test_apply_thresholds_matches_row_by_row_rule(proba, thresholds, min_labels):
-    out = apply_thresholds(proba, thresholds, min_labels=min_labels)
+def test_apply_thresholds_is_the_validated_form_of_the_one_rule(
+    proba, thresholds, min_labels
+):
+    # The rule itself is tested in tests/test_thresholds.py.
+    out = apply_thresholds(proba.tolist(), thresholds.tolist(), min_labels=min_labels)
     assert out.dtype.kind == "i"
-    for row, scores in zip(out, proba, strict=True):
-        above = scores >= thresholds
-        # every label above its threshold is kept
-        assert np.all(row[above] == 1)
-        k = min(min_labels, scores.size)
-        if above.sum() >= k:
-            np.testing.assert_array_equal(row, above)
-        else:
-            assert row.sum() == k
-            # the added labels score at least as high as any label left out
-            added = (row == 1) & ~above
-            left = row == 0
-            if left.any():
-                assert scores[added].min() >= scores[left].max()
+    np.testing.assert_array_equal(
+        out, _thresholds.apply_thresholds(proba, thresholds, min_labels)
+    )
 
 
 def test_apply_thresholds_errors():
@@ -164,35 +115,7 @@ def test_apply_thresholds_errors():
         apply_thresholds(np.zeros((2, 3)), 0.5, min_labels=-1)
 
 
-# --- internal scoring helpers -------------------------------------------------
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    arrays(np.bool_, (9, 4), elements=st.booleans()),
-    arrays(np.bool_, (9, 4), elements=st.booleans()),
-    st.sampled_from(["micro", "macro", "samples", "weighted"]),
-)
-def test_fast_f1_matches_sklearn(y_true, y_pred, average):
-    expected = f1_score(
-        y_true.astype(int), y_pred.astype(int), average=average, zero_division=0
-    )
-    assert _f1(y_true, y_pred, average) == pytest.approx(expected)
-
-
-def test_per_label_f1_curves_match_sklearn():
-    X, y = make_problem(n_samples=200)
-    proba = logreg().fit(X, y).predict_proba(X)
-    grid = np.linspace(0.05, 0.95, 7)
-    curves = _per_label_f1_curves(y, proba, grid)
-    for i, threshold in enumerate(grid):
-        expected = f1_score(y, (proba >= threshold).astype(int), average=None)
-        np.testing.assert_allclose(curves[i], expected)
-    # a label without positives is best left unpredicted
-    empty = _per_label_f1_curves(
-        np.zeros((3, 1), dtype=int), np.array([[0.2]] * 3), grid
-    )
-    assert empty[0, 0] == 0 and empty[-1, 0] == 1
+# --- the positive column of predict_proba -----------------------------------
 
 
 def test_positive_proba_handles_per_label_lists():
@@ -298,6 +221,97 @@ def test_per_label_coordinate_ascent(scoring):
     assert tuner.thresholds_.shape == (5,)
     assert tuner.cv_results_["label_scores"].shape == (20, 5)
     assert tuner.best_score_ >= tuner.cv_results_["scores"].max() - 1e-12
+
+
+def oof_proba(X, y, cv):
+    """Pooled out-of-fold probabilities of ``logreg()`` and their true labels."""
+    tests = [test for _, test in cv.split(X, y)]
+    proba = [
+        logreg().fit(X[train], y[train]).predict_proba(X[test])
+        for train, test in cv.split(X, y)
+    ]
+    return y[np.concatenate(tests)], np.vstack(proba)
+
+
+@pytest.mark.parametrize("min_labels", [0, 1])
+def test_shrunk_thresholds_are_the_default_models_rule(min_labels):
+    X, y = make_problem(n_samples=400)
+    cv = MultilabelStratifiedKFold(3, shuffle=True, random_state=0)
+    grid = _thresholds.THRESHOLD_GRID
+    tuner = MultiLabelThresholdTuner(
+        logreg(), per_label="shrunk", thresholds=grid, cv=cv, min_labels=min_labels
+    ).fit(X, y)
+    y_oof, proba = oof_proba(X, y, cv)
+
+    expected = _thresholds.fit_thresholds(
+        y_oof, proba, "shrunk", min_labels=min_labels, grid=grid
+    )
+    np.testing.assert_array_equal(tuner.thresholds_, expected)
+    shared = grid[np.argmax(tuner.cv_results_["scores"])]
+    assert np.all(tuner.thresholds_ <= shared)
+    assert np.unique(tuner.thresholds_).size > 1
+    np.testing.assert_allclose(
+        tuner.cv_results_["label_scores"],
+        _thresholds.per_label_f1_curves(y_oof, proba, grid),
+    )
+    expected_score = f1_score(
+        y_oof,
+        apply_thresholds(proba, expected, min_labels=min_labels),
+        average="micro",
+    )
+    assert tuner.best_score_ == pytest.approx(expected_score)
+
+
+def test_shrunk_uses_each_labels_f1_curve_whatever_the_scoring():
+    X, y = make_problem(n_samples=300)
+    params = {"per_label": "shrunk", "thresholds": 20, "random_state": 0}
+    samples = MultiLabelThresholdTuner(logreg(), scoring="f1_samples", **params)
+    samples.fit(X, y)
+    grid = samples.cv_results_["thresholds"]
+    shared = grid[np.argmax(samples.cv_results_["scores"])]
+    own = grid[np.argmax(samples.cv_results_["label_scores"], axis=0)]
+    np.testing.assert_allclose(
+        samples.thresholds_, _thresholds.shrink_thresholds(own, shared)
+    )
+
+
+def test_per_label_labels_with_few_positives_take_the_shared_threshold():
+    X, y = make_problem(n_samples=300)
+    y[:, 4] = 0
+    y[: _thresholds.MIN_POSITIVES_PER_LABEL - 1, 4] = 1
+    tuner = MultiLabelThresholdTuner(
+        logreg(), per_label=True, thresholds=20, random_state=0
+    ).fit(X, y)
+    grid = tuner.cv_results_["thresholds"]
+    shared = grid[np.argmax(tuner.cv_results_["scores"])]
+    own = grid[np.argmax(tuner.cv_results_["label_scores"], axis=0)]
+    assert own[4] != shared
+    assert tuner.thresholds_[4] == shared
+    np.testing.assert_array_equal(tuner.thresholds_[:4], own[:4])
+
+
+class ScoresAreFeatures(ClassifierMixin, BaseEstimator):
+    """Returns its input as the probability of each label."""
+
+    def fit(self, X, y):
+        self.classes_ = np.arange(np.shape(y)[1])
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(X, dtype=float)
+
+
+@pytest.mark.parametrize("per_label", [False, True, "shrunk"])
+def test_ties_between_candidates_go_to_the_lowest(per_label):
+    rng = np.random.RandomState(0)
+    y = (rng.rand(60, 3) < 0.4).astype(int)
+    X = np.where(y == 1, 0.9, 0.1)
+    # 0.2, 0.3 and 0.55 all separate the labels perfectly.
+    tuner = MultiLabelThresholdTuner(
+        ScoresAreFeatures(), per_label=per_label, thresholds=[0.2, 0.3, 0.55, 0.95]
+    ).fit(X, y)
+    np.testing.assert_array_equal(tuner.thresholds_, 0.2)
+    assert tuner.best_score_ == 1.0
 
 
 def test_samples_f1_shortcut_matches_generic_search():
@@ -569,6 +583,7 @@ def test_rejects_non_multilabel_targets(y, kind):
         ({"thresholds": 0}, "'thresholds' parameter"),
         ({"cv": 1}, "'cv' parameter"),
         ({"min_labels": -1}, "'min_labels' parameter"),
+        ({"per_label": "half"}, "'per_label' parameter"),
         ({"thresholds": [[0.1, 0.2]]}, "non-empty 1-D array"),
         ({"thresholds": []}, "non-empty 1-D array"),
         ({"scoring": get_scorer("f1_micro")}, "not a scorer object"),

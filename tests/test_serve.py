@@ -214,6 +214,27 @@ def test_malformed_bodies_get_a_json_error(server, headers, raw, status, message
     assert message in answer["error"]
 
 
+def test_a_chunked_body_over_the_limit_is_refused(server):
+    parts = urlsplit(server)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    body = json.dumps({"synopses": ["ghost " * 200] * 4}).encode()
+    assert len(body) > 4096
+    try:
+        connection.request(
+            "POST",
+            "/predict",
+            body=iter([body[i : i + 1000] for i in range(0, len(body), 1000)]),
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 413
+    assert "over 4096 bytes" in answer["error"]
+
+
 def test_bad_explain_requests_and_unknown_routes(server):
     status, answer = _json(
         server, "POST", "/explain", {"synopsis": GHOST, "genres": ["Cooking"]}

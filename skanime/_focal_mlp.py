@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._early_stopping import validation_score, validation_split
 from ._layers import ACTIVATIONS
 from ._network import _FocalMLPNetwork
-from ._thresholds import apply_thresholds
+from ._thresholds import apply_thresholds, check_thresholds
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -763,21 +763,13 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
         return self.classes_[proba.argmax(axis=1)]
 
     def _checked_threshold(self, n_labels):
-        threshold = np.asarray(self.threshold, dtype=float)
-        if threshold.ndim and threshold.shape != (n_labels,):
+        try:
+            return check_thresholds(self.threshold, n_labels)
+        except ValueError as error:
             raise InvalidParameterError(
                 f"The 'threshold' parameter of {type(self).__name__} must be a float "
-                "in [0, 1] or an array-like of them: threshold as an array must have "
-                f"one value per label, shape ({n_labels},); got shape "
-                f"{threshold.shape}."
-            )
-        if not np.all((threshold >= 0) & (threshold <= 1)):
-            raise InvalidParameterError(
-                f"The 'threshold' parameter of {type(self).__name__} must be a float "
-                "in [0, 1] or an array-like of them: threshold values must lie in "
-                f"[0, 1]. Got {threshold.tolist()!r:.80} instead."
-            )
-        return threshold
+                f"in [0, 1] or an array-like of them: {error}"
+            ) from None
 
     def score(self, X, y, sample_weight=None):
         """Micro-averaged F1 for label sets, accuracy otherwise.

@@ -352,6 +352,40 @@ def shrink_thresholds(per_label, shared):
     return np.minimum((np.asarray(per_label, dtype=float) + shared) / 2.0, shared)
 
 
+def check_thresholds(thresholds, n_labels):
+    """Thresholds given as values: one float, or one value per label, in [0, 1].
+
+    Parameters
+    ----------
+    thresholds : float or array-like of shape (n_labels,)
+        The given thresholds.
+    n_labels : int
+        Number of labels.
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_labels,)
+
+    Raises
+    ------
+    ValueError
+        If an array does not have one value per label, or a value is not in
+        [0, 1] (NaN included). The message says which, for the caller to
+        prefix with the parameter's name.
+    """
+    values = np.asarray(thresholds, dtype=float)
+    if values.ndim and values.shape != (n_labels,):
+        raise ValueError(
+            "threshold as an array must have one value per label, shape "
+            f"({n_labels},); got shape {values.shape}."
+        )
+    if not np.all((values >= 0) & (values <= 1)):
+        raise ValueError(
+            f"threshold values must lie in [0, 1]. Got {values.tolist()!r:.80} instead."
+        )
+    return np.broadcast_to(values, (n_labels,)).copy()
+
+
 def fit_thresholds(Y, proba, rule, min_labels=0, grid=THRESHOLD_GRID):
     """Decision thresholds of each label by a named rule or as given.
 
@@ -367,7 +401,7 @@ def fit_thresholds(Y, proba, rule, min_labels=0, grid=THRESHOLD_GRID):
         :func:`best_per_label_thresholds` with the shared one as fallback;
         ``"shrunk"``: those per-label thresholds passed through
         :func:`shrink_thresholds`; a float or array in [0, 1] is used as
-        given.
+        given (:func:`check_thresholds`).
     min_labels : int, default=0
         As in :func:`apply_thresholds`; used to choose the shared threshold.
     grid : ndarray, default=THRESHOLD_GRID
@@ -386,18 +420,13 @@ def fit_thresholds(Y, proba, rule, min_labels=0, grid=THRESHOLD_GRID):
         if rule == "shrunk":
             return shrink_thresholds(per_label, shared)
         return per_label
-    thresholds = np.asarray(rule, dtype=float)
-    if thresholds.ndim == 0:
-        thresholds = np.full(n_labels, float(thresholds))
-    if thresholds.shape != (n_labels,) or not np.all(
-        (thresholds >= 0) & (thresholds <= 1)
-    ):
+    try:
+        return check_thresholds(rule, n_labels)
+    except ValueError as error:
         raise ValueError(
             "threshold must be 'shared', 'per_label', 'shrunk', a float in [0, 1] "
-            "or one "
-            f"value in [0, 1] per label, shape ({n_labels},); got {rule!r}."
-        )
-    return thresholds
+            f"or one value in [0, 1] per label: {error}"
+        ) from None
 
 
 def coordinate_ascent(Y, proba, grid, thresholds, score, evaluate):

@@ -15,6 +15,7 @@ from skanime._thresholds import (
     best_index,
     best_per_label_thresholds,
     best_shared_threshold,
+    check_thresholds,
     coordinate_ascent,
     coordinate_ascent_samples_f1,
     fit_thresholds,
@@ -226,14 +227,28 @@ def test_fit_thresholds_rules():
 
 
 @pytest.mark.parametrize(
-    "rule", [1.5, -0.1, [0.2, 0.3], [0.1, 0.2, 0.3, np.nan], [[0.5] * 4]]
+    "rule, reason",
+    [
+        (1.5, r"must lie in \[0, 1\]\. Got 1\.5"),
+        (-0.1, r"must lie in \[0, 1\]"),
+        ([0.1, 0.2, 0.3, np.nan], r"must lie in \[0, 1\]"),
+        ([0.2, 0.3], r"shape \(4,\); got shape \(2,\)"),
+        ([[0.5] * 4], r"shape \(4,\); got shape \(1, 4\)"),
+    ],
 )
-def test_fit_thresholds_refuses_bad_values_with_the_expected_shape(rule):
+def test_fit_thresholds_refuses_bad_values_and_says_why(rule, reason):
     Y, proba = _scored_labels()
     with pytest.raises(
-        ValueError, match=r"one value in \[0, 1\] per label, shape \(4,\)"
+        ValueError, match=r"one value in \[0, 1\] per label: .*" + reason
     ):
         fit_thresholds(Y, proba, rule)
+
+
+def test_check_thresholds_broadcasts_one_value():
+    thresholds = check_thresholds(0.3, 4)
+    assert_array_equal(thresholds, np.full(4, 0.3))
+    thresholds[0] = 0.9  # a writable copy
+    assert_array_equal(check_thresholds([0.1, 0.2], 2), [0.1, 0.2])
 
 
 def test_positive_scores_of_a_list_of_per_label_probabilities():

@@ -13,10 +13,12 @@ from ._persistence import (
 )
 from ._pipeline import GenreClassifier, make_genre_pipeline
 from ._stacking import MultilabelStackingClassifier
+from ._targets import ConstantLabelWarning
 from ._text import SynopsisCleaner
 from ._version import __version__
 
 __all__ = [
+    "ConstantLabelWarning",
     "FocalMLPClassifier",
     "GenreClassifier",
     "ModelFileError",

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._early_stopping import validation_score, validation_split
 from ._layers import ACTIVATIONS
 from ._network import _FocalMLPNetwork
+from ._targets import warn_constant_labels
 from ._thresholds import apply_thresholds, check_thresholds
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -627,13 +628,8 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
             (positives == 0) | (positives == n_samples)
         )
         if self._target_kind == "multilabel" and self.constant_labels_.size:
-            warnings.warn(
-                f"Labels {self.constant_labels_.tolist()} have no positive or no "
-                "negative training sample; their probability is fixed at the "
-                "smoothed base rate.",
-                UserWarning,
-                stacklevel=5,  # the caller of fit or partial_fit
-            )
+            # stacklevel 5: the caller of fit or partial_fit.
+            warn_constant_labels(self.constant_labels_.tolist(), stacklevel=5)
         self.coefs_[-1][:, self.constant_labels_] = 0
         constant_positives = positives[self.constant_labels_]
         self._constant_label_values = (constant_positives > 0).astype(dtype)

@@ -10,12 +10,13 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
 from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
 from ._stacking import MultilabelStackingClassifier
+from ._targets import ConstantLabelWarning, constant_label_rates
 from ._text import SynopsisCleaner, check_documents
 
 
@@ -239,7 +240,7 @@ class GenreClassifier(BaseEstimator):
         self.pipeline = pipeline
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Fit the pipeline on synopses and their genres.
 
         Parameters
@@ -248,6 +249,12 @@ class GenreClassifier(BaseEstimator):
             Synopses.
         y : iterable of list of str or of comma-separated str
             Genres of each synopsis.
+        groups : array-like of shape (n_synopses,), default=None
+            Group of each synopsis, such as its franchise
+            (:func:`skanime.datasets.franchise_groups`): the inner folds of
+            the pipeline keep each group on one side, so its thresholds are
+            chosen for new franchises. The pipeline's last step must take
+            ``groups`` in its ``fit`` (the default one does).
 
         Returns
         -------
@@ -276,23 +283,47 @@ class GenreClassifier(BaseEstimator):
             self.pipeline_ = make_genre_pipeline(random_state=self.random_state)
         else:
             self.pipeline_ = clone(self.pipeline)
-        constant = np.flatnonzero(Y.all(axis=0) | ~Y.any(axis=0))
-        with warnings.catch_warnings():
-            if constant.size:
-                names = [str(name) for name in self.classes_[constant]]
-                warnings.warn(
+        fit_params = self._groups_params(groups, len(documents))
+        _, constant = constant_label_rates(Y)
+        if constant.any():
+            names = [str(name) for name in self.classes_[constant]]
+            warnings.warn(
+                ConstantLabelWarning(
                     f"Genres {names} are given for every synopsis (or for none), so "
-                    "nothing can be learned about them; FocalMLPClassifier gives "
-                    "them a constant probability. Drop them from y to avoid this.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                # The classifier would repeat this warning with column numbers.
-                warnings.filterwarnings(
-                    "ignore", message=r"Labels \[[0-9, ]*\] have no positive"
-                )
-            self.pipeline_.fit(documents, Y)
+                    "nothing can be learned about them; their probability is fixed "
+                    "at the smoothed base rate. Drop them from y to avoid this.",
+                    names,
+                ),
+                stacklevel=2,
+            )
+        with warnings.catch_warnings():
+            # Said above with genre names; the pipeline would repeat it with
+            # column numbers.
+            warnings.simplefilter("ignore", ConstantLabelWarning)
+            self.pipeline_.fit(documents, Y, **fit_params)
         return self
+
+    def _groups_params(self, groups, n_documents):
+        """Fit parameters that give ``groups`` to the pipeline's last step."""
+        if groups is None:
+            return {}
+        groups = np.asarray(groups)
+        if groups.shape != (n_documents,):
+            raise ValueError(
+                f"groups must hold one group per synopsis, shape ({n_documents},); "
+                f"got shape {groups.shape}."
+            )
+        if isinstance(self.pipeline_, Pipeline):
+            name, last = self.pipeline_.steps[-1]
+            if has_fit_parameter(last, "groups"):
+                return {f"{name}__groups": groups}
+        elif has_fit_parameter(self.pipeline_, "groups"):
+            return {"groups": groups}
+        raise ValueError(
+            f"groups were given, but {type(self.pipeline_).__name__} cannot use "
+            "them: its fit (or its last step's fit) takes no groups. Use the "
+            "default pipeline, or one ending in a step whose fit takes groups."
+        )
 
     def predict_proba(self, X):
         """Probability of each genre.

@@ -16,7 +16,12 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
 
 from ._linear import MultilabelLogisticRegression, _LinearScoresMixin
-from ._targets import check_label_indicator, constant_label_rates
+from ._targets import (
+    ConstantLabelWarning,
+    check_label_indicator,
+    constant_label_rates,
+    warn_constant_labels,
+)
 from ._thresholds import apply_thresholds, fit_thresholds, positive_scores
 
 # Member scores enter the second stage as logits, clipped so that a
@@ -404,13 +409,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         self.constant_labels_ = np.flatnonzero(constant)
         self._constant_proba = rates[constant]
         if self.constant_labels_.size:
-            warnings.warn(
-                f"Labels {self.constant_labels_.tolist()} have no positive or no "
-                "negative training sample; their probability is fixed at the "
-                "smoothed base rate.",
-                UserWarning,
-                stacklevel=2,
-            )
+            warn_constant_labels(self.constant_labels_.tolist(), stacklevel=2)
 
         self.transformers_ = []
         inputs, classifiers = [], []
@@ -421,13 +420,19 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             inputs.append(Z)
 
         fold_seeds = rng.randint(np.iinfo(np.int32).max, size=(n_members, len(splits)))
-        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_fit_fold)(
-                classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k]
+        with warnings.catch_warnings():
+            # A label can be missing from a fold's training part; its member
+            # model then scores it at the fold's base rate, and the second
+            # stage learns from the scores. The labels constant in all of y
+            # were warned about above.
+            warnings.simplefilter("ignore", ConstantLabelWarning)
+            fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(_fit_fold)(
+                    classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k]
+                )
+                for m in range(n_members)
+                for k, (train, _) in enumerate(splits)
             )
-            for m in range(n_members)
-            for k, (train, _) in enumerate(splits)
-        )
         n_labels = Y.shape[1]
         oof_scores = np.zeros((n_samples, n_members * n_labels))
         self.estimators_ = []

@@ -1,5 +1,7 @@
 """Checks of label indicator targets, and what constant labels get."""
 
+import warnings
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils.multiclass import type_of_target
@@ -66,3 +68,35 @@ def constant_label_rates(Y):
     rates = (positives + 0.5) / (n_samples + 1.0)
     constant = (positives == 0) | (positives == n_samples)
     return rates, constant
+
+
+class ConstantLabelWarning(UserWarning):
+    """Some labels have no positive (or no negative) training sample.
+
+    Nothing can be learnt about them: every skanime estimator fixes their
+    probability at the smoothed base rate (:func:`constant_label_rates`).
+    Meta-estimators filter this warning by its category, never by its text.
+
+    Attributes
+    ----------
+    labels : list
+        The constant labels: column indices, or genre names when
+        :class:`GenreClassifier` raises it.
+    """
+
+    def __init__(self, message, labels):
+        super().__init__(message)
+        self.labels = list(labels)
+
+
+def warn_constant_labels(labels, stacklevel=3):
+    """Warn once, with a :class:`ConstantLabelWarning`, about ``labels``."""
+    labels = list(labels)
+    warnings.warn(
+        ConstantLabelWarning(
+            f"Labels {labels} have no positive or no negative training sample; "
+            "their probability is fixed at the smoothed base rate.",
+            labels,
+        ),
+        stacklevel=stacklevel + 1,
+    )

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skanime import FocalMLPClassifier
 from skanime._losses import sigmoid_focal_loss
+from skanime._targets import ConstantLabelWarning
 from skanime._thresholds import apply_thresholds
 
 
@@ -450,8 +451,9 @@ def test_constant_label_warns_once_and_gets_a_constant_probability():
         warnings.simplefilter("always")
         clf = _small(max_iter=30).fit(X, Y)
 
-    user_warnings = [w for w in record if w.category is UserWarning]
+    user_warnings = [w for w in record if w.category is ConstantLabelWarning]
     assert len(user_warnings) == 1
+    assert user_warnings[0].message.labels == [1, 2]
     assert "Labels [1, 2]" in str(user_warnings[0].message)
     assert user_warnings[0].filename == __file__  # points at the caller's line
     assert_array_equal(clf.constant_labels_, [1, 2])

@@ -61,8 +61,9 @@ def test_train_writes_a_loadable_model(model_path):
     assert params["stack__network__embed__vector_size"] == 16
     assert stack.random_state == 0
     # One list of fold models per member: the network once per fold.
-    assert [name for name, _ in stack.estimators] == ["network", "linear"]
-    assert len(stack.estimators_) == 2
+    names = [name for name, _ in stack.estimators]
+    assert names[0] == "network"
+    assert len(stack.estimators_) == len(stack.transformers_) == len(names)
     assert len(stack.estimators_[0]) == stack.cv
     assert all(m.hidden_layer_sizes == [16] for m in stack.estimators_[0])
     assert stack.transformers_[0][-1].vector_size == 16
@@ -120,7 +121,7 @@ def test_explain_shows_word_contributions(model_path, capsys):
     assert main(["explain", model_path, text, "--genre", "horror", "--top-n", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Horror: probability")
-    # The default model is a stack of two members: explained by occlusion.
+    # The default model is a stack of several members: explained by occlusion.
     assert "leave-one-word-out occlusion" in lines[0]
     assert len(lines) == 4
     words = [line.split()[1] for line in lines[1:]]

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skanime.model_selection import apply_thresholds
+
 matplotlib = pytest.importorskip("matplotlib")
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -74,12 +76,21 @@ def test_threshold_curve_example(run_example):
     assert (
         namespace["shared_threshold"] == curve["thresholds"][np.argmax(curve["scores"])]
     )
-    # The default stack chose one shared threshold of its own inside its fit.
+    # The default stack chose thresholds of its own inside its fit, and
+    # predicts with them; the tuner's replace them.
     stack = tuner.estimator_.named_steps["stack"]
-    assert np.all(stack.thresholds_ == namespace["own_threshold"])
+    own = namespace["own_thresholds"]
+    assert own is stack.thresholds_ and own.shape == (n_genres,)
     rules = namespace["rules"]
     assert len(rules) == 3
     assert all(Y_pred.shape == namespace["Y_test"].shape for Y_pred in rules.values())
+    proba = namespace["proba"]
+    np.testing.assert_array_equal(
+        rules["stack's own (shrunk)"], apply_thresholds(proba, own, min_labels=1)
+    )
+    np.testing.assert_array_equal(
+        rules["per genre"], apply_thresholds(proba, tuner.thresholds_, min_labels=1)
+    )
 
 
 @pytest.mark.real_data

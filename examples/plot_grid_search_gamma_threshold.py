@@ -4,10 +4,10 @@ Tuning the focal loss ``gamma`` and the decision threshold
 ==========================================================
 
 The default genre model, :func:`~skanime.make_genre_pipeline`, stacks a
-network and a linear model, and picks its own threshold on out-of-fold
-predictions. This example searches the *single-network pipeline* instead: an
-ordinary scikit-learn :class:`~sklearn.pipeline.Pipeline` of the four steps
-``clean`` (:class:`~skanime.SynopsisCleaner`), ``embed``
+network with two linear models, and picks its own per-genre thresholds on
+out-of-fold predictions. This example searches the *single-network pipeline*
+instead: an ordinary scikit-learn :class:`~sklearn.pipeline.Pipeline` of the
+four steps ``clean`` (:class:`~skanime.SynopsisCleaner`), ``embed``
 (:class:`~skanime.TfidfWeightedW2VTransformer`), ``scale``
 (:class:`~sklearn.preprocessing.StandardScaler`) and ``clf``
 (:class:`~skanime.FocalMLPClassifier`), whose one network has one decision

@@ -41,8 +41,9 @@ def test_grid_search_runs_on_a_loopback_dask_cluster():
             stack__cv=2,
             random_state=0,
         ),
-        # The stack picks one shared threshold on its out-of-fold predictions
-        # unless given a value; the network's own clf__threshold is not used.
+        # The stack chooses its thresholds on its out-of-fold predictions by a
+        # rule ("shared": one for all genres) or takes a given value; the
+        # network's own clf__threshold is not used.
         {
             "stack__network__clf__gamma": [0.0, 2.0],
             "stack__threshold": ["shared", 0.5],

@@ -505,8 +505,11 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             columns.append(scores / len(models))
         return np.hstack(columns)
 
-    def decision_function(self, X):
+    def transform(self, X):
         """First-stage features: the members' mean logits of every label.
+
+        As :meth:`sklearn.ensemble.StackingClassifier.transform`, the input of
+        the second stage: member-major, ``n_labels`` columns per member.
 
         Parameters
         ----------

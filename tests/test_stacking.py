@@ -133,7 +133,7 @@ def test_stacker_learns_labels_and_keeps_one_model_per_fold():
     assert len(model.estimators_[0]) == 1  # linear fold models merged
     assert len(model.estimators_[1]) == 3
     assert model.oof_proba_.shape == Y.shape
-    assert model.decision_function(docs[:2]).shape == (2, 8)
+    assert model.transform(docs[:2]).shape == (2, 8)
     pred = model.predict(["robot pilot mecha battle", "love kiss school club"])
     assert pred[0, 0] == 1 and pred[1, 2] == 1
     assert model.score(docs, Y) > 0.8
@@ -358,7 +358,7 @@ def test_stacker_out_of_fold_scores_never_come_from_a_model_that_saw_them():
     for _, test in folds.split(docs):
         np.testing.assert_allclose(np.ptp(model.oof_proba_[test], axis=0), 0.0)
     assert len(model.estimators_[0]) == 3
-    in_sample = model.decision_function(docs)
+    in_sample = model.transform(docs)
     np.testing.assert_allclose(in_sample, 5.0 * (2 * Y - 1) * 2 / 3)
 
 

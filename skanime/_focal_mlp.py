@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._early_stopping import validation_score, validation_split
 from ._layers import ACTIVATIONS
 from ._network import _FocalMLPNetwork
-from ._targets import warn_constant_labels
+from ._targets import micro_f1_score, warn_constant_labels
 from ._thresholds import apply_thresholds, check_thresholds
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -786,17 +786,7 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
         check_is_fitted(self)
         if self._target_kind != "multilabel":
             return super().score(X, y, sample_weight=sample_weight)
-        from sklearn.metrics import f1_score
-
-        return float(
-            f1_score(
-                y,
-                self.predict(X),
-                average="micro",
-                sample_weight=sample_weight,
-                zero_division=0,
-            )
-        )
+        return micro_f1_score(y, self.predict(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import f1_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils._param_validation import HasMethods
@@ -16,7 +15,7 @@ from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
 from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
 from ._stacking import MultilabelStackingClassifier
-from ._targets import ConstantLabelWarning, constant_label_rates
+from ._targets import ConstantLabelWarning, constant_label_rates, micro_f1_score
 from ._text import SynopsisCleaner, check_documents
 
 
@@ -416,12 +415,13 @@ class GenreClassifier(BaseEstimator):
         score : float
         """
         check_is_fitted(self)
-        Y_true = self._binarizer.transform(_as_genre_lists(y))
-        return float(
-            f1_score(
-                Y_true, self.predict_indicator(X), average="micro", zero_division=0
-            )
+        from .datasets._taxonomy import fold_genre_names
+
+        genre_lists, _ = fold_genre_names(
+            _as_genre_lists(y), source="GenreClassifier y"
         )
+        Y_true = self._binarizer.transform(genre_lists)
+        return micro_f1_score(Y_true, self.predict_indicator(X))
 
     def explain(self, text, genre=None, top_n=10, **kwargs):
         """Words of ``text`` that pushed each genre up or down.

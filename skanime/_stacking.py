@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
@@ -20,6 +19,7 @@ from ._targets import (
     ConstantLabelWarning,
     check_label_indicator,
     constant_label_rates,
+    micro_f1_score,
     warn_constant_labels,
 )
 from ._thresholds import apply_thresholds, fit_thresholds, positive_scores
@@ -573,18 +573,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         -------
         score : float
         """
-        from sklearn.metrics import f1_score
-
-        y = y.toarray() if sparse.issparse(y) else y
-        return float(
-            f1_score(
-                y,
-                self.predict(X),
-                average="micro",
-                sample_weight=sample_weight,
-                zero_division=0,
-            )
-        )
+        return micro_f1_score(y, self.predict(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -100,3 +100,14 @@ def warn_constant_labels(labels, stacklevel=3):
         ),
         stacklevel=stacklevel + 1,
     )
+
+
+def micro_f1_score(y_true, y_pred, sample_weight=None):
+    """Micro-averaged F1 of label indicator matrices: skanime's ``score``."""
+    from sklearn.metrics import f1_score
+
+    y_true = y_true.toarray() if sparse.issparse(y_true) else y_true
+    score = f1_score(
+        y_true, y_pred, average="micro", sample_weight=sample_weight, zero_division=0
+    )
+    return float(score)

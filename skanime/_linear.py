@@ -7,44 +7,95 @@ import numpy as np
 from scipy import optimize, sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._targets import check_label_indicator, constant_label_rates
 
 
 class _LinearScoresMixin:
-    """Prediction of a multilabel model whose logits are ``X @ coef_.T + b``."""
+    """Targets and prediction of a model whose logits are ``X @ coef_.T + b``.
 
-    def decision_function(self, X):
-        """Logit of each label.
+    ``coef_`` has one row per output column: a label of a label indicator
+    target, the positive class of a binary target, or a class of a
+    multiclass target (one-vs-rest).
+    """
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
+    def _encode_targets(self, y):
+        """Check ``y``; return it as an int8 indicator matrix.
 
-        Returns
-        -------
-        logits : ndarray of shape (n_samples, n_labels)
+        Sets ``classes_`` and the kind of target (``"multilabel"``,
+        ``"binary"`` or ``"multiclass"``) that prediction follows.
         """
+        name = type(self).__name__
+        Y = y.toarray() if sparse.issparse(y) else np.asarray(y)
+        y_type = type_of_target(Y, input_name="y")
+        if Y.ndim == 2 and Y.shape[1] == 1 and y_type in ("binary", "multiclass"):
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=4,  # the caller of fit
+            )
+            Y = Y.ravel()
+        if y_type == "multilabel-indicator":
+            Y = check_label_indicator(Y, Y.shape[0], self)
+            self._target_kind = "multilabel"
+            self.classes_ = np.arange(Y.shape[1])
+            return Y
+        if y_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"Unknown label type: {y_type!r}. {name} expects y as a label "
+                "indicator matrix of 0 and 1 (n_samples, n_labels) or 1-D class "
+                "labels. Encode genre lists with "
+                "sklearn.preprocessing.MultiLabelBinarizer."
+            )
+        binarizer = LabelBinarizer().fit(Y)
+        self.classes_ = binarizer.classes_
+        self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
+        return binarizer.transform(Y).astype(np.int8)
+
+    def _checked_logits(self, X):
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
         return self._trusted_decision_function(X)
 
+    def decision_function(self, X):
+        """Logit of each label (or class).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            One column per label, or per class of a multiclass target; 1-D
+            (the logit of ``classes_[1]``) for a binary target.
+        """
+        logits = self._checked_logits(X)
+        return logits.ravel() if self._target_kind == "binary" else logits
+
     def _trusted_decision_function(self, X):
-        """``decision_function`` without input checks, for a trusted caller."""
+        """``decision_function`` without input checks, for a trusted caller.
+
+        Always 2-D: one column per row of ``coef_``.
+        """
         logits = X.astype(self.coef_.dtype, copy=False) @ self.coef_.T
         if sparse.issparse(logits):
             logits = logits.toarray()
         return np.asarray(logits) + self.intercept_
 
     def predict_proba(self, X):
-        """Probability of each label.
+        """Probability of each label (or class).
 
         Parameters
         ----------
@@ -53,12 +104,23 @@ class _LinearScoresMixin:
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_labels)
+        proba : ndarray of shape (n_samples, n_labels) or (n_samples, n_classes)
+            Independent label probabilities for a label indicator target;
+            class probabilities (rows summing to one) for 1-D targets, the
+            one-vs-rest probabilities normalised for a multiclass target.
         """
-        return expit(self.decision_function(X))
+        proba = expit(self._checked_logits(X))
+        if self._target_kind == "multilabel":
+            return proba
+        if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.ones((proba.shape[0], 1), dtype=proba.dtype)
+            return np.hstack([1 - proba, proba])
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
 
     def predict(self, X):
-        """Labels whose probability is at least 0.5.
+        """Labels whose probability is at least 0.5 (or the likeliest class).
 
         Parameters
         ----------
@@ -67,17 +129,23 @@ class _LinearScoresMixin:
 
         Returns
         -------
-        Y : ndarray of shape (n_samples, n_labels)
-            Label indicator matrix.
+        y_pred : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            Label indicator matrix for a label indicator target; class labels
+            for 1-D targets.
         """
-        return (self.decision_function(X) >= 0).astype(np.int64)
+        logits = self._checked_logits(X)
+        if self._target_kind == "multilabel":
+            return (logits >= 0).astype(np.int64)
+        if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.repeat(self.classes_, logits.shape[0])
+            return self.classes_[(logits[:, 0] >= 0).astype(int)]
+        return self.classes_[logits.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
-        tags.classifier_tags.multi_class = False
-        tags.target_tags.two_d_labels = True
         return tags
 
 
@@ -90,6 +158,12 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
     matrix product instead of one estimator call per label. A label whose
     training column is constant gets its smoothed base rate
     ``(positives + 0.5) / (n_samples + 1)`` as a fixed probability.
+
+    ``y`` may also be 1-D class labels: a binary target is one logistic
+    regression for ``classes_[1]``, a multiclass target one per class
+    (one-vs-rest), with ``predict_proba`` normalised over the classes and
+    ``predict`` the likeliest class, as
+    :class:`~sklearn.multiclass.OneVsRestClassifier` does.
 
     Parameters
     ----------
@@ -126,7 +200,8 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
     Attributes
     ----------
     coef_ : ndarray of shape (n_labels, n_features)
-        Coefficients; zero for constant labels.
+        Coefficients, one row per label (per class for a multiclass target,
+        one row for a binary target); zero for constant labels.
 
     intercept_ : ndarray of shape (n_labels,)
         Intercepts; the logit of the fixed probability for constant labels.
@@ -134,8 +209,9 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
     constant_labels_ : ndarray of int
         Indices of the labels whose training column was constant.
 
-    classes_ : ndarray of shape (n_labels,)
-        ``arange(n_labels)``.
+    classes_ : ndarray of shape (n_labels,) or (n_classes,)
+        ``arange(n_labels)`` for a label indicator target, the class labels
+        for a 1-D target.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -161,6 +237,12 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
            [0, 0]])
     >>> model.coef_.shape
     (2, 2)
+
+    A 1-D target gives class labels and class probabilities:
+
+    >>> binary = MultilabelLogisticRegression(C=10.0).fit(X, ["a", "b", "b", "a"])
+    >>> binary.classes_.tolist(), binary.predict_proba(X).shape
+    (['a', 'b'], (4, 2))
     """
 
     _parameter_constraints: dict = {
@@ -197,16 +279,25 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples, n_labels)
-            Label indicator matrix.
+        y : {array-like, sparse matrix} of shape (n_samples, n_labels) or \
+                (n_samples,)
+            Label indicator matrix of 0 and 1, or 1-D class labels (binary
+            or multiclass).
 
         Returns
         -------
         self : MultilabelLogisticRegression
             The fitted model.
         """
-        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
-        Y = check_label_indicator(y, X.shape[0], self)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+        )
+        Y = self._encode_targets(y)
         n_labels = Y.shape[1]
         if self.own_label_C is not None:
             if self.solver != "lbfgs":
@@ -243,7 +334,6 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
         self.intercept_ = intercept.astype(self.dtype)
         self.constant_labels_ = np.flatnonzero(constant)
-        self.classes_ = np.arange(n_labels)
         self.n_iter_ = np.atleast_1d(n_iter)
         return self
 
@@ -308,6 +398,11 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
     whose training column is constant gets its smoothed base rate as a fixed
     probability.
 
+    ``y`` may also be 1-D class labels: a binary target is one naive Bayes
+    for ``classes_[1]`` (the same model as ``MultinomialNB``), a multiclass
+    target one per class (one-vs-rest), with ``predict_proba`` normalised
+    over the classes and ``predict`` the likeliest class.
+
     Parameters
     ----------
     alpha : float, default=1.0
@@ -319,7 +414,9 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
     Attributes
     ----------
     coef_ : ndarray of shape (n_labels, n_features)
-        Log word-probability ratios; zero for constant labels.
+        Log word-probability ratios, one row per label (per class for a
+        multiclass target, one row for a binary target); zero for constant
+        labels.
 
     intercept_ : ndarray of shape (n_labels,)
         Log prior ratios (the logit of the fixed probability for constant
@@ -328,8 +425,9 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
     constant_labels_ : ndarray of int
         Indices of the labels whose training column was constant.
 
-    classes_ : ndarray of shape (n_labels,)
-        ``arange(n_labels)``.
+    classes_ : ndarray of shape (n_labels,) or (n_classes,)
+        ``arange(n_labels)`` for a label indicator target, the class labels
+        for a 1-D target.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -367,21 +465,31 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Non-negative features: word counts or TF-IDF weights.
-        y : array-like of shape (n_samples, n_labels)
-            Label indicator matrix.
+        y : {array-like, sparse matrix} of shape (n_samples, n_labels) or \
+                (n_samples,)
+            Label indicator matrix of 0 and 1, or 1-D class labels (binary
+            or multiclass).
 
         Returns
         -------
         self : MultilabelMultinomialNB
             The fitted model.
         """
-        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+        )
         if (X.data if sparse.issparse(X) else X).min(initial=0.0) < 0:
+            name = type(self).__name__
             raise ValueError(
-                f"{type(self).__name__} needs non-negative features (word counts or "
-                "TF-IDF weights); X holds negative values."
+                f"Negative values in data passed to {name}.fit: {name} needs "
+                "non-negative features (word counts or TF-IDF weights)."
             )
-        Y = check_label_indicator(y, X.shape[0], self)
+        Y = self._encode_targets(y)
         rates, constant = constant_label_rates(Y)
         positive = sparse.csr_matrix(Y.T, dtype=np.float64) @ X
         positive = positive.toarray() if sparse.issparse(positive) else positive
@@ -398,5 +506,12 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
         self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
         self.intercept_ = intercept.astype(self.dtype)
         self.constant_labels_ = np.flatnonzero(constant)
-        self.classes_ = np.arange(Y.shape[1])
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        # As for scikit-learn's MultinomialNB: a model of word counts, which
+        # need not separate the dense blobs of the common checks well.
+        tags.classifier_tags.poor_score = True
+        return tags

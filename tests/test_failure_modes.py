@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import skanime._io
 from skanime import (
+    ConstantLabelWarning,
     FocalMLPClassifier,
     GenreClassifier,
     SynopsisCleaner,
@@ -253,9 +254,10 @@ def test_genre_given_for_every_synopsis_warns_once_by_name():
         warnings.simplefilter("always")
         model = GenreClassifier(pipeline=_small_pipeline()).fit(docs, genres)
 
-    messages = [str(w.message) for w in record if w.category is UserWarning]
-    assert len(messages) == 1
-    assert "Genres ['Anime'] are given for every synopsis" in messages[0]
+    constant = [w for w in record if w.category is ConstantLabelWarning]
+    assert len(constant) == 1
+    assert constant[0].message.labels == ["Anime"]
+    assert "Genres ['Anime'] are given for every synopsis" in str(constant[0].message)
     anime = model.predict_proba(docs)["Anime"].to_numpy()
     assert np.ptp(anime) == 0
     assert anime[0] == pytest.approx(60.5 / 61, rel=1e-5)

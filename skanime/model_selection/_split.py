@@ -5,7 +5,6 @@ from numbers import Integral
 
 import numpy as np
 from iterstrat.ml_stratifiers import IterativeStratification
-from scipy import sparse
 from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
 from sklearn.model_selection._split import GroupsConsumerMixin, _validate_shuffle_split
 from sklearn.utils import check_random_state
@@ -14,49 +13,63 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     validate_parameter_constraints,
 )
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _num_samples, check_array
 
-# Ties in iterative stratification are broken at random. Without shuffling and
-# without a user seed, this fixed seed keeps ``split`` deterministic, as an
-# unshuffled ``KFold`` is.
-_UNSHUFFLED_SEED = 0
+from ._stratification import (
+    _check_groups,
+    _check_split_input,
+    _group_label_counts,
+    _iterative_group_stratification,
+    _split_order,
+    _warn_ignored_groups,
+)
 
 
-def _check_multilabel_target(y, splitter_name):
-    """Return ``y`` as a dense boolean indicator matrix or raise a clear error."""
-    if y is None:
-        raise ValueError(
-            f"{splitter_name}.split needs y, the (n_samples, n_labels) label "
-            "indicator matrix to stratify on; got y=None."
+class _MultilabelKFoldMixin:
+    """Parameters and fold count of the multilabel K-fold splitters.
+
+    A mixin rather than a splitter class, so that it goes left of
+    :class:`~sklearn.model_selection.BaseCrossValidator` in the bases.
+    """
+
+    _parameter_constraints: dict = {
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {"n_splits": n_splits, "shuffle": shuffle, "random_state": random_state},
+            caller_name=type(self).__name__,
         )
-    y = check_array(
-        y, accept_sparse=("csr", "csc"), ensure_2d=False, dtype=None, input_name="y"
-    )
-    y_type = type_of_target(y, input_name="y")
-    if y_type != "multilabel-indicator":
-        raise ValueError(
-            f"Supported target type is: multilabel-indicator. Got {y_type!r} "
-            f"instead. {splitter_name} stratifies a label indicator matrix of "
-            "shape (n_samples, n_labels) with n_labels >= 2; encode label lists "
-            "with sklearn.preprocessing.MultiLabelBinarizer, or use "
-            "sklearn.model_selection.StratifiedKFold for 1-D class labels."
-        )
-    if sparse.issparse(y):
-        y = y.toarray()
-    return np.asarray(y, dtype=bool)
+        self.n_splits = int(n_splits)
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of splitting iterations of the cross-validator.
+
+        Parameters
+        ----------
+        X : object
+            Always ignored, exists for API compatibility.
+
+        y : object
+            Always ignored, exists for API compatibility.
+
+        groups : object
+            Always ignored, exists for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+            Number of folds.
+        """
+        return self.n_splits
 
 
-def _warn_ignored_groups(groups, splitter_name):
-    if groups is not None:
-        warnings.warn(
-            f"The groups parameter is ignored by {splitter_name}.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-class MultilabelStratifiedKFold(BaseCrossValidator):
+class MultilabelStratifiedKFold(_MultilabelKFoldMixin, BaseCrossValidator):
     """Multilabel stratified K-fold cross-validator.
 
     Splits a multilabel data set into ``n_splits`` folds whose per-label
@@ -118,22 +131,6 @@ class MultilabelStratifiedKFold(BaseCrossValidator):
     TRAIN: [1 2 5 7] TEST: [0 3 4 6] labels: [2 2]
     """
 
-    _parameter_constraints: dict = {
-        "n_splits": [Interval(Integral, 2, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-    }
-
-    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {"n_splits": n_splits, "shuffle": shuffle, "random_state": random_state},
-            caller_name=type(self).__name__,
-        )
-        self.n_splits = int(n_splits)
-        self.shuffle = shuffle
-        self.random_state = random_state
-
     def split(self, X, y, groups=None):
         """Generate indices to split data into training and test set.
 
@@ -159,55 +156,23 @@ class MultilabelStratifiedKFold(BaseCrossValidator):
         """
         name = type(self).__name__
         _warn_ignored_groups(groups, name)
-        n_samples = _num_samples(X)
+        n_samples, labels = _check_split_input(X, y, name)
         if self.n_splits > n_samples:
             raise ValueError(
                 f"Cannot have number of splits n_splits={self.n_splits} greater "
                 f"than the number of samples: n_samples={n_samples}. Lower n_splits."
             )
-        labels = _check_multilabel_target(y, name)
-        if labels.shape[0] != n_samples:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {n_samples} and "
-                f"{labels.shape[0]}."
-            )
         return super().split(X, labels, groups=None)
 
     def _iter_test_masks(self, X, y=None, groups=None):
-        seed = self.random_state
-        if seed is None and not self.shuffle:
-            seed = _UNSHUFFLED_SEED
-        rng = check_random_state(seed)
-
         n_samples = y.shape[0]
-        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        rng, order = _split_order(self.random_state, self.shuffle, n_samples)
         ratios = np.full(self.n_splits, 1.0 / self.n_splits)
         folds = IterativeStratification(labels=y[order], r=ratios, random_state=rng)
         test_folds = np.empty(n_samples, dtype=int)
         test_folds[order] = folds
         for fold in range(self.n_splits):
             yield test_folds == fold
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """Return the number of splitting iterations of the cross-validator.
-
-        Parameters
-        ----------
-        X : object
-            Always ignored, exists for API compatibility.
-
-        y : object
-            Always ignored, exists for API compatibility.
-
-        groups : object
-            Always ignored, exists for API compatibility.
-
-        Returns
-        -------
-        n_splits : int
-            Number of folds.
-        """
-        return self.n_splits
 
 
 class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
@@ -339,13 +304,7 @@ class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
         """
         name = type(self).__name__
         _warn_ignored_groups(groups, name)
-        labels = _check_multilabel_target(y, name)
-        n_samples = _num_samples(X)
-        if labels.shape[0] != n_samples:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {n_samples} and "
-                f"{labels.shape[0]}."
-            )
+        _, labels = _check_split_input(X, y, name)
         return super().split(X, labels, groups=None)
 
     def _iter_indices(self, X, y, groups=None):
@@ -372,111 +331,9 @@ class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
             yield np.flatnonzero(subset == 0), np.flatnonzero(subset == 1)
 
 
-def _check_groups(groups, n_samples, splitter_name):
-    """Return integer group codes (0..n_groups-1) or raise a clear error."""
-    if groups is None:
-        raise ValueError(
-            f"{splitter_name}.split needs groups, one group label per sample "
-            "(for example a franchise id from skanime.datasets.franchise_groups); "
-            "got groups=None. Use MultilabelStratifiedKFold when samples have no "
-            "groups."
-        )
-    groups = check_array(
-        groups,
-        ensure_2d=False,
-        dtype=None,
-        ensure_all_finite=False,
-        input_name="groups",
-    )
-    if groups.ndim != 1:
-        raise ValueError(
-            f"{splitter_name}.split expects groups as a 1-D array of shape "
-            f"(n_samples,); got an array of shape {groups.shape}."
-        )
-    if groups.shape[0] != n_samples:
-        raise ValueError(
-            f"groups has {groups.shape[0]} entries but X and y have {n_samples} "
-            "samples; pass one group label per sample."
-        )
-    if groups.dtype.kind == "f":
-        missing = np.isnan(groups)
-    elif groups.dtype.kind == "O":
-        missing = np.array(
-            [g is None or (isinstance(g, float) and g != g) for g in groups],
-            dtype=bool,
-        )
-    else:
-        missing = np.zeros(n_samples, dtype=bool)
-    if missing.any():
-        where = np.flatnonzero(missing)
-        raise ValueError(
-            f"groups has {where.size} missing value(s) (None or NaN), first at "
-            f"position(s) {where[:5].tolist()}; give every sample a group label "
-            "(a sample with no known group can get a label of its own)."
-        )
-    if groups.dtype.kind == "O":
-        groups = groups.astype(str)
-    _, codes = np.unique(groups, return_inverse=True)
-    return codes.ravel()
-
-
-def _iterative_group_stratification(counts, sizes, r, rng):
-    """Assign groups to subsets by iterative stratification.
-
-    ``counts`` is the (n_groups, n_labels) matrix of label counts of each group,
-    in processing order, and ``sizes`` the number of samples of each group.
-    With one sample per group this makes exactly the choices, and the random
-    draws, of ``iterstrat.ml_stratifiers.IterativeStratification``.
-    """
-    n_groups = counts.shape[0]
-    n_samples = sizes.sum()
-    folds = np.zeros(n_groups, dtype=int)
-    c_folds = r * n_samples
-    c_folds_labels = np.outer(r, counts.sum(axis=0))
-    todo = np.ones(n_groups, dtype=bool)
-    # Within a label, larger groups go first (a stable order, so that equal
-    # groups keep their order of appearance): they are the hardest to place.
-    while todo.any():
-        num_labels = counts[todo].sum(axis=0)
-        if num_labels.sum() == 0:
-            # Only groups without any label are left: fill the folds that
-            # still want the most samples.
-            left = np.flatnonzero(todo)
-            left = left[np.argsort(-sizes[left], kind="stable")]
-            for g in left:
-                fold = np.flatnonzero(c_folds == c_folds.max())
-                fold = fold[rng.choice(fold.shape[0])] if fold.shape[0] > 1 else fold[0]
-                folds[g] = fold
-                c_folds[fold] -= sizes[g]
-            break
-
-        label = np.flatnonzero(num_labels == num_labels[num_labels > 0].min())
-        label = label[rng.choice(label.shape[0])] if label.shape[0] > 1 else label[0]
-
-        carriers = np.flatnonzero(todo & (counts[:, label] > 0))
-        key = np.lexsort((-sizes[carriers], -counts[carriers, label]))
-        for g in carriers[key]:
-            # The fold that most needs this label; ties go to the fold that
-            # wants the most samples, then at random.
-            need = c_folds_labels[:, label]
-            fold = np.flatnonzero(need == need.max())
-            if fold.shape[0] > 1:
-                wanted = c_folds[fold]
-                best = np.flatnonzero(wanted == wanted.max())
-                if best.shape[0] > 1:
-                    fold = fold[best][rng.choice(best.shape[0])]
-                else:
-                    fold = fold[best[0]]
-            else:
-                fold = fold[0]
-            folds[g] = fold
-            todo[g] = False
-            c_folds_labels[fold] -= counts[g]
-            c_folds[fold] -= sizes[g]
-    return folds
-
-
-class MultilabelStratifiedGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
+class MultilabelStratifiedGroupKFold(
+    GroupsConsumerMixin, _MultilabelKFoldMixin, BaseCrossValidator
+):
     """Multilabel stratified K-fold cross-validator with non-overlapping groups.
 
     Splits a multilabel data set into ``n_splits`` folds whose per-label
@@ -545,22 +402,6 @@ class MultilabelStratifiedGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
     TEST: [2 3 6 7] groups: ['b' 'b' 'e' 'e'] labels: [2 2]
     """
 
-    _parameter_constraints: dict = {
-        "n_splits": [Interval(Integral, 2, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-    }
-
-    def __init__(self, n_splits=5, *, shuffle=False, random_state=None):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {"n_splits": n_splits, "shuffle": shuffle, "random_state": random_state},
-            caller_name=type(self).__name__,
-        )
-        self.n_splits = int(n_splits)
-        self.shuffle = shuffle
-        self.random_state = random_state
-
     def split(self, X, y, groups=None):
         """Generate indices to split data into training and test set.
 
@@ -587,13 +428,7 @@ class MultilabelStratifiedGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
             The testing set indices for that split.
         """
         name = type(self).__name__
-        n_samples = _num_samples(X)
-        labels = _check_multilabel_target(y, name)
-        if labels.shape[0] != n_samples:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {n_samples} and "
-                f"{labels.shape[0]}."
-            )
+        n_samples, labels = _check_split_input(X, y, name)
         codes = _check_groups(groups, n_samples, name)
         n_groups = codes.max() + 1 if n_samples else 0
         if self.n_splits > n_groups:
@@ -605,24 +440,12 @@ class MultilabelStratifiedGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
         return super().split(X, labels, groups=codes)
 
     def _iter_test_masks(self, X, y=None, groups=None):
-        seed = self.random_state
-        if seed is None and not self.shuffle:
-            seed = _UNSHUFFLED_SEED
-        rng = check_random_state(seed)
-
         n_samples = y.shape[0]
-        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-        # Groups are numbered by first appearance in the (shuffled) order.
-        _, first, inverse = np.unique(
-            groups[order], return_index=True, return_inverse=True
-        )
-        rank = np.empty_like(first)
-        rank[np.argsort(first, kind="stable")] = np.arange(first.size)
-        unit = rank[inverse.ravel()]  # group of each sample of `order`
-        n_groups = first.size
-        counts = np.zeros((n_groups, y.shape[1]), dtype=np.int64)
-        np.add.at(counts, unit, y[order].astype(np.int64))
-        sizes = np.bincount(unit, minlength=n_groups)
+        rng, order = _split_order(self.random_state, self.shuffle, n_samples)
+        # Groups are numbered by first appearance in the (shuffled) order;
+        # unit is the group of each sample of `order`.
+        unit, counts, sizes = _group_label_counts(groups[order], y[order])
+        n_groups = sizes.size
 
         ratios = np.full(self.n_splits, 1.0 / self.n_splits)
         group_folds = _iterative_group_stratification(counts, sizes, ratios, rng)
@@ -639,24 +462,3 @@ class MultilabelStratifiedGroupKFold(GroupsConsumerMixin, BaseCrossValidator):
             )
         for fold in range(self.n_splits):
             yield test_folds == fold
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """Return the number of splitting iterations of the cross-validator.
-
-        Parameters
-        ----------
-        X : object
-            Always ignored, exists for API compatibility.
-
-        y : object
-            Always ignored, exists for API compatibility.
-
-        groups : object
-            Always ignored, exists for API compatibility.
-
-        Returns
-        -------
-        n_splits : int
-            Number of folds.
-        """
-        return self.n_splits

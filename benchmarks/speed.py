@@ -6,8 +6,10 @@ One command regenerates ``benchmarks/results/speed.md`` and ``speed.json``::
 
 and ``--quick`` runs every measurement on a small corpus with a shortly
 trained model as a smoke test (a few minutes; results go to a temporary
-folder unless ``--output-dir`` is given). The full run takes about twenty
-minutes on two cores.
+folder unless ``--output-dir`` is given). The full run takes about ten
+minutes on two cores. ``--note`` adds a sentence on the run's conditions to
+the machine section; ``--render speed.json`` rewrites ``speed.md`` from an
+earlier run's figures.
 
 Ratios are measured in one run: the contenders are timed in alternation
 (round robin, the order rotating each round) and each figure is the median
@@ -243,8 +245,17 @@ def machine_facts(threads):
             name: os.environ.get(name)
             for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
         },
-        "other_benchmarks_start": other_benchmarks(),
+        "other_benchmarks": [],
     }
+
+
+def note_other_benchmarks(machine, moment):
+    """Record which other benchmark scripts run at ``moment`` of this run."""
+    machine["other_benchmarks"].append({
+        "at": moment,
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "processes": other_benchmarks(),
+    })
 
 
 def other_benchmarks():
@@ -709,7 +720,7 @@ def scaling_worker(args):
     }))
 
 
-def bench_scaling(args, factors, params, base_documents, repeats):
+def bench_scaling(args, factors, params, base_documents, repeats, machine):
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
            "OPENBLAS_NUM_THREADS": str(args.threads), "PYTHONHASHSEED": "0"}
     runs = []
@@ -727,6 +738,7 @@ def bench_scaling(args, factors, params, base_documents, repeats):
         if done.returncode != 0:
             raise RuntimeError(f"scaling worker {factor}x failed:\n{done.stderr}")
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        note_other_benchmarks(machine, f"after scaling {factor:g}x")
     sizes = [run["n_documents"] for run in runs]
     return {
         "params": runs[0]["params"],
@@ -972,16 +984,28 @@ def write_markdown(path, results):
         + " at the end: other programs share the two cores, so wall-clock "
         "figures are slower than on an idle machine.",
     ]
-    others = sorted(set(m["other_benchmarks_start"]) | set(m["other_benchmarks_end"]))
-    if others:
+    checks = m.get("other_benchmarks") or [
+        {"at": at, "time": "", "processes": m.get(f"other_benchmarks_{at}", [])}
+        for at in ("start", "end")
+    ]
+    busy = [c for c in checks if c["processes"]]
+    if busy:
+        others = sorted({p for c in busy for p in c["processes"]})
         lines += [
-            "- **Other benchmarks ran at the same time** ("
+            "- **Other benchmark scripts ran during part of this run**: seen at "
+            + ", ".join(c["at"] + (f" ({c['time']})" if c["time"] else "")
+                        for c in busy)
+            + "; not seen at "
+            + (", ".join(c["at"] for c in checks if not c["processes"]) or "any check")
+            + ". They were "
             + "; ".join(f"`{o}`" for o in others)
-            + "): they held the cores, so these wall-clock figures are slower "
-            "than on a machine without them."
+            + ". Figures measured while they ran are slower than without them."
         ]
     else:
-        lines += ["- No other benchmark script ran at the start or at the end."]
+        lines += ["- No other benchmark script ran at any of the checks ("
+                  + ", ".join(c["at"] for c in checks) + ")."]
+    if m.get("note"):
+        lines += [f"- {m['note']}"]
     env = ", ".join(f"{k}={v}" for k, v in m["blas_environment"].items() if v)
     lines += [
         f"- Python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, "
@@ -1060,7 +1084,9 @@ def write_markdown(path, results):
         "Recorded inside that fit. The transformers (cleaning, word2vec, "
         "TF-IDF) are fitted once each in the calling thread; the fold fits run "
         f"in {df['n_jobs']} threads, so their CPU seconds (each fit's own "
-        "thread) add up to more than their wall clock.",
+        "thread) add up to more than their wall clock. CPU is that of the "
+        "thread that ran the part: word2vec trains in gensim's own worker "
+        "thread, which the network transformer's CPU does not count.",
         "",
         "| part | wall clock | CPU | notes |",
         "|---|---|---|---|",
@@ -1285,6 +1311,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS/OpenMP threads (default 1)")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--note", default=None,
+                        help="a sentence on the run's conditions, written in the "
+                        "machine section")
+    parser.add_argument("--render", type=Path, default=None, metavar="SPEED_JSON",
+                        help="only rewrite speed.md (and the note in speed.json) "
+                        "from an earlier run's speed.json")
     parser.add_argument("--scaling-worker", type=float, default=None,
                         help=argparse.SUPPRESS)
     parser.add_argument("--base-documents", type=int, default=None,
@@ -1295,6 +1327,18 @@ def main(argv=None):
     if args.scaling_worker is not None:
         args.factor = args.scaling_worker
         scaling_worker(args)
+        return 0
+
+    if args.render is not None:
+        results = json.loads(args.render.read_text(encoding="utf-8"))
+        if args.note:
+            results["machine"]["note"] = args.note
+            args.render.write_text(json.dumps(results, indent=2, default=str) + "\n",
+                                   encoding="utf-8")
+        md_path = (args.output_dir or args.render.parent) / "speed.md"
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        write_markdown(md_path, results)
+        print(f"wrote {md_path}")
         return 0
 
     if not (args.data_home / DATA_FILE).is_file():
@@ -1309,6 +1353,7 @@ def main(argv=None):
     started = time.perf_counter()
     with threadpool_limits(limits=args.threads):
         machine = machine_facts(args.threads)
+        note_other_benchmarks(machine, "start")
         documents, genres = load_mal(args.data_home, 1500 if quick else None)
         Y_all = MultiLabelBinarizer().fit_transform(genres)
 
@@ -1339,6 +1384,7 @@ def main(argv=None):
                 workdir=workdir,
             )
 
+        note_other_benchmarks(machine, "after the default model")
         profiles = {}
         if not args.no_profile:
             print("profiles ...", flush=True)
@@ -1378,6 +1424,7 @@ def main(argv=None):
 
     print("skanime demo ...", flush=True)
     demo = bench_demo(args, quick)
+    note_other_benchmarks(machine, "after skanime demo")
 
     print("scaling (one subprocess per size) ...", flush=True)
     scaling = bench_scaling(
@@ -1386,10 +1433,12 @@ def main(argv=None):
         params={**SCALING_PARAMS, **(QUICK_PIPELINE_PARAMS if quick else {})},
         base_documents=300 if quick else None,
         repeats=1 if quick else 3,
+        machine=machine,
     )
 
     machine["load_average_end"] = list(os.getloadavg())
-    machine["other_benchmarks_end"] = other_benchmarks()
+    if args.note:
+        machine["note"] = args.note
     results = {
         "quick": quick,
         "machine": machine,

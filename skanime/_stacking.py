@@ -494,7 +494,6 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         if isinstance(X, list):
             X = np.asarray(X, dtype=object)
         columns = []
-        columns = []
         for transformer, models in zip(
             self.transformers_, self.estimators_, strict=True
         ):

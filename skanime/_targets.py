@@ -5,7 +5,23 @@ import warnings
 import numpy as np
 from scipy import sparse
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils.validation import check_array, check_consistent_length
+
+
+def dense_target(y):
+    """Return ``(Y, y_type)``: ``y`` checked as an array, made dense, and its type.
+
+    ``y_type`` is :func:`~sklearn.utils.multiclass.type_of_target` of ``y``;
+    callers that need a label indicator matrix raise their own error, naming
+    what they accept instead, when it is not ``"multilabel-indicator"``.
+    """
+    y = check_array(
+        y, accept_sparse=("csr", "csc"), ensure_2d=False, dtype=None, input_name="y"
+    )
+    y_type = type_of_target(y, input_name="y")
+    if sparse.issparse(y):
+        y = y.toarray()
+    return np.asarray(y), y_type
 
 
 def check_label_indicator(y, n_samples, estimator):

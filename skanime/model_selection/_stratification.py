@@ -9,10 +9,10 @@ stratification of groups (Sechidis et al., 2011) that places whole groups.
 import warnings
 
 import numpy as np
-from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, check_array
+
+from .._targets import dense_target
 
 # Ties in iterative stratification are broken at random. Without shuffling and
 # without a user seed, this fixed seed keeps ``split`` deterministic, as an
@@ -27,10 +27,7 @@ def _check_multilabel_target(y, splitter_name):
             f"{splitter_name}.split needs y, the (n_samples, n_labels) label "
             "indicator matrix to stratify on; got y=None."
         )
-    y = check_array(
-        y, accept_sparse=("csr", "csc"), ensure_2d=False, dtype=None, input_name="y"
-    )
-    y_type = type_of_target(y, input_name="y")
+    y, y_type = dense_target(y)
     if y_type != "multilabel-indicator":
         raise ValueError(
             f"Supported target type is: multilabel-indicator. Got {y_type!r} "
@@ -39,9 +36,7 @@ def _check_multilabel_target(y, splitter_name):
             "with sklearn.preprocessing.MultiLabelBinarizer, or use "
             "sklearn.model_selection.StratifiedKFold for 1-D class labels."
         )
-    if sparse.issparse(y):
-        y = y.toarray()
-    return np.asarray(y, dtype=bool)
+    return y.astype(bool)
 
 
 def _check_split_input(X, y, splitter_name):

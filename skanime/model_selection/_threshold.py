@@ -1,11 +1,9 @@
 """Decision-threshold tuning for multilabel classifiers."""
 
 import logging
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
@@ -15,7 +13,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.model_selection import check_cv
-from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -28,43 +26,28 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_method_params,
-    _num_samples,
     check_array,
     check_is_fitted,
     indexable,
 )
 
+from .._targets import dense_target
 from .._thresholds import (
     apply_thresholds as _apply_thresholds,
 )
-from .._thresholds import (
-    best_index,
-    best_per_label_thresholds,
-    coordinate_ascent,
-    coordinate_ascent_samples_f1,
-    mask_f1,
-    per_label_f1_curves,
-    positive_scores,
-    shared_threshold_scores,
-    shrink_thresholds,
-    threshold_mask,
-)
 from ._split import MultilabelStratifiedGroupKFold, MultilabelStratifiedKFold
+from ._threshold_search import (
+    F1_AVERAGES,
+    _fit_predict_fold,
+    _positive_proba,
+    candidate_thresholds,
+    mask_score_function,
+    search_thresholds,
+)
 
 logger = logging.getLogger(__name__)
-
-_F1_AVERAGES = {
-    "f1_micro": "micro",
-    "f1_macro": "macro",
-    "f1_samples": "samples",
-    "f1_weighted": "weighted",
-}
-# Scorings for which per-label thresholds maximise each label's own F1.
-_PER_LABEL_F1_SCORINGS = ("f1_micro", "f1_macro", "f1_weighted")
 
 
 @validate_params(
@@ -125,39 +108,6 @@ def apply_thresholds(proba, thresholds, min_labels=0):
             f"({n_labels},); got shape {thresholds.shape}."
         )
     return _apply_thresholds(proba, thresholds, min_labels)
-
-
-def _score_mask(score_func, y_true, proba, thresholds, min_labels):
-    return score_func(y_true, threshold_mask(proba, thresholds, min_labels))
-
-
-def _positive_proba(estimator, X, n_labels):
-    """Per-label positive-class probabilities as an (n_samples, n_labels) array."""
-    proba = positive_scores(
-        estimator.predict_proba(X), getattr(estimator, "classes_", None)
-    )
-    proba = np.asarray(proba)
-    n_samples = _num_samples(X)
-    if proba.shape != (n_samples, n_labels):
-        raise ValueError(
-            f"{type(estimator).__name__}.predict_proba returned shape "
-            f"{proba.shape}; expected (n_samples, n_labels) = "
-            f"({n_samples}, {n_labels}). MultiLabelThresholdTuner needs an "
-            "estimator fitted on a label indicator matrix that returns one "
-            "probability per label, such as MLPClassifier, "
-            "KNeighborsClassifier or OneVsRestClassifier."
-        )
-    return proba.astype(float, copy=False)
-
-
-def _fit_predict_fold(
-    estimator, X, y, train, test, fit_params, n_labels, return_estimator
-):
-    """Fit a clone on the train rows and score the test rows."""
-    fit_params_train = _check_method_params(X, params=fit_params, indices=train)
-    estimator.fit(_safe_indexing(X, train), y[train], **fit_params_train)
-    proba = _positive_proba(estimator, _safe_indexing(X, test), n_labels)
-    return (estimator if return_estimator else None), test, proba
 
 
 def _estimator_has(attr):
@@ -367,7 +317,7 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"])],
-        "scoring": [StrOptions(set(_F1_AVERAGES)), callable],
+        "scoring": [StrOptions(set(F1_AVERAGES)), callable],
         "per_label": ["boolean", StrOptions({"shrunk"})],
         "thresholds": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
@@ -401,10 +351,7 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         self.random_state = random_state
 
     def _check_y(self, y):
-        y = check_array(
-            y, accept_sparse=("csr", "csc"), ensure_2d=False, dtype=None, input_name="y"
-        )
-        y_type = type_of_target(y, input_name="y")
+        y, y_type = dense_target(y)
         if y_type != "multilabel-indicator":
             raise ValueError(
                 f"{type(self).__name__} expects y as a label indicator matrix of "
@@ -413,49 +360,23 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
                 "with sklearn.preprocessing.MultiLabelBinarizer; for a binary "
                 "target use sklearn.model_selection.TunedThresholdClassifierCV."
             )
-        if sparse.issparse(y):
-            y = y.toarray()
-        return np.asarray(y).astype(int)
+        return y.astype(int)
 
     def _check_cv(self, groups=None):
-        cv = 3 if self.cv is None else self.cv
-        if isinstance(cv, Integral):
-            splitter = (
-                MultilabelStratifiedKFold
-                if groups is None
-                else MultilabelStratifiedGroupKFold
-            )
-            return splitter(cv, shuffle=True, random_state=self.random_state)
-        return check_cv(cv)
+        if self.cv is None or isinstance(self.cv, Integral):
+            return self._default_splitter(grouped=groups is not None)
+        return check_cv(self.cv)
 
-    def _candidate_thresholds(self):
-        if isinstance(self.thresholds, Integral):
-            return np.linspace(0.0, 1.0, self.thresholds + 2)[1:-1]
-        grid = np.asarray(self.thresholds, dtype=float)
-        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
-            raise ValueError(
-                "thresholds must be an int or a non-empty 1-D array of finite "
-                f"candidate values; got an array of shape {grid.shape}."
-            )
-        return np.unique(grid)
-
-    def _score_function(self):
-        """Return ``score(y_true, mask)`` on boolean indicator matrices."""
-        if isinstance(self.scoring, str):
-            return partial(mask_f1, average=_F1_AVERAGES[self.scoring])
-        if hasattr(self.scoring, "_score_func"):
-            raise ValueError(
-                "scoring must be a metric scoring(y_true, y_pred) -> float, not a "
-                "scorer object scorer(estimator, X, y). Pass the metric itself, "
-                "e.g. functools.partial(sklearn.metrics.fbeta_score, beta=2, "
-                "average='micro')."
-            )
-        scoring = self.scoring
-
-        def score(y_true, mask):
-            return scoring(y_true.astype(int), mask.astype(int))
-
-        return score
+    def _default_splitter(self, grouped):
+        """The splitter of an int (or None) ``cv``: by groups when given."""
+        splitter = (
+            MultilabelStratifiedGroupKFold if grouped else MultilabelStratifiedKFold
+        )
+        return splitter(
+            3 if self.cv is None else self.cv,
+            shuffle=True,
+            random_state=self.random_state,
+        )
 
     def _route_params(self, params):
         if get_config().get("enable_metadata_routing", False):
@@ -495,8 +416,8 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         X, y = indexable(X, y)
         y = self._check_y(y)
         n_labels = y.shape[1]
-        score_func = self._score_function()
-        grid = self._candidate_thresholds()
+        score_func = mask_score_function(self.scoring)
+        grid = candidate_thresholds(self.thresholds)
         routed = self._route_params(params)
 
         split_params = dict(routed.splitter.split)
@@ -533,7 +454,15 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         y_oof = y[test_rows].astype(bool)
         proba_oof = np.vstack([proba for _, _, proba in folds])
 
-        self._search_thresholds(y_oof, proba_oof, grid, score_func)
+        self.thresholds_, self.best_score_, self.cv_results_ = search_thresholds(
+            y_oof,
+            proba_oof,
+            grid,
+            score_func,
+            scoring=self.scoring,
+            per_label=self.per_label,
+            min_labels=self.min_labels,
+        )
         logger.info(
             "%s: thresholds chosen with out-of-fold %s = %.4f (min %.3f, max %.3f)",
             type(self).__name__,
@@ -553,51 +482,6 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
-
-    def _search_thresholds(self, y, proba, grid, score_func):
-        """Set ``thresholds_``, ``best_score_`` and ``cv_results_``."""
-        n_labels = y.shape[1]
-        shared_scores = shared_threshold_scores(
-            y, proba, grid, self.min_labels, score_func
-        )
-        best = best_index(shared_scores)
-        shared = grid[best]
-        cv_results = {"thresholds": grid.copy(), "scores": shared_scores}
-
-        shrunk = isinstance(self.per_label, str)  # "shrunk"
-        if not self.per_label:
-            self.thresholds_ = np.full(n_labels, shared)
-            self.best_score_ = float(shared_scores[best])
-            self.cv_results_ = cv_results
-            return
-        if shrunk or (
-            isinstance(self.scoring, str) and self.scoring in _PER_LABEL_F1_SCORINGS
-        ):
-            label_scores = per_label_f1_curves(y, proba, grid)
-            thresholds = best_per_label_thresholds(
-                y, proba, shared, grid, curves=label_scores
-            )
-            if shrunk:
-                thresholds = shrink_thresholds(thresholds, shared)
-        elif self.scoring == "f1_samples" and self.min_labels == 0:
-            thresholds, label_scores = coordinate_ascent_samples_f1(
-                y, proba, grid, np.full(n_labels, shared), shared_scores[best]
-            )
-        else:
-            thresholds, label_scores = coordinate_ascent(
-                y,
-                proba,
-                grid,
-                np.full(n_labels, shared),
-                shared_scores[best],
-                partial(_score_mask, score_func, min_labels=self.min_labels),
-            )
-        cv_results["label_scores"] = label_scores
-        self.thresholds_ = np.asarray(thresholds, dtype=float)
-        self.best_score_ = float(
-            score_func(y, threshold_mask(proba, self.thresholds_, self.min_labels))
-        )
-        self.cv_results_ = cv_results
 
     def predict_proba(self, X):
         """Per-label probabilities from the fitted estimator.
@@ -664,11 +548,7 @@ class MultiLabelThresholdTuner(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         splitter = self.cv
         if self.cv is None or isinstance(self.cv, Integral):
             # The default splitter takes groups when they are given.
-            splitter = MultilabelStratifiedGroupKFold(
-                3 if self.cv is None else self.cv,
-                shuffle=True,
-                random_state=self.random_state,
-            )
+            splitter = self._default_splitter(grouped=True)
         router = MetadataRouter(owner=self)
         router.add(
             estimator=self.estimator,

@@ -27,7 +27,7 @@ from skanime.model_selection import (
     MultiLabelThresholdTuner,
     apply_thresholds,
 )
-from skanime.model_selection._threshold import _positive_proba
+from skanime.model_selection._threshold_search import _positive_proba
 
 
 def make_problem(n_samples=500, n_labels=5, seed=0):

@@ -136,10 +136,12 @@ class TfidfWeightedW2VTransformer(
         Maps each weighted word to its row in ``vectors_``.
     idf_ : ndarray of shape (n_words,)
         Inverse document frequency of each weighted word.
-    vectors_ : ndarray of shape (n_words, n_dimensions)
-        Word vectors of the weighted words, in ``vocabulary_`` order.
-    wv_ : gensim.models.KeyedVectors
-        All the word vectors available (trained or given).
+    vectors_ : ndarray of shape (n_words, n_dimensions) or None
+        Word vectors of the weighted words, in ``vocabulary_`` order; None
+        after :meth:`discard_vectors`.
+    wv_ : gensim.models.KeyedVectors or None
+        All the word vectors available (trained or given); None after
+        :meth:`discard_vectors`.
     n_empty_documents_ : int
         Number of training documents without a known word.
     n_oov_terms_ : int
@@ -413,6 +415,30 @@ class TfidfWeightedW2VTransformer(
         )
         return weights
 
+    def discard_vectors(self):
+        """Free the word vectors, which ``output="weights"`` does not need.
+
+        With ``output="weights"`` the vectors are the starting point of a
+        model that learns its own copy (``FocalMLPClassifier(embedding_init=
+        ...)``); once that model is fitted, :meth:`transform` only needs the
+        vocabulary and the IDF weights. :class:`MultilabelStackingClassifier`
+        calls this after fitting such members, so that model files hold one
+        copy of each embedding.
+
+        Returns
+        -------
+        self : TfidfWeightedW2VTransformer
+        """
+        check_is_fitted(self)
+        if self.output != "weights":
+            raise ValueError(
+                "discard_vectors applies to output='weights' only: with "
+                f"output={self.output!r}, transform needs the word vectors."
+            )
+        self.wv_ = None
+        self.vectors_ = None
+        return self
+
     def transform_weights(self, raw_documents):
         """Row-normalised TF-IDF weights over the embedding vocabulary.
 
@@ -536,6 +562,9 @@ class TfidfWeightedW2VTransformer(
         state.pop("_vectorizer", None)
         state["vocabulary_"] = _words_array(state["vocabulary_"])
         wv = state.pop("wv_")
+        if wv is None:  # discard_vectors
+            state["wv_"] = None
+            return state
         state["_wv_words"] = np.array(wv.index_to_key, dtype=str)
         state["_wv_vectors"] = wv.vectors
         # vectors_ are rows of wv_: stored as their row numbers, not twice.
@@ -567,7 +596,8 @@ class TfidfWeightedW2VTransformer(
                     vectors[state.pop("_vectors_rows")],
                     dtype=np.dtype(state.pop("_vectors_dtype")),
                 )
-            vocabulary = state["vocabulary_"]
+        vocabulary = state.get("vocabulary_")
+        if isinstance(vocabulary, np.ndarray):
             state["vocabulary_"] = {
                 word: i for i, word in enumerate(vocabulary.tolist())
             }

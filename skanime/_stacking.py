@@ -444,6 +444,14 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 )
                 _release_training_state(model)
             self.estimators_.append(_merge_linear(models))
+        for transformer, estimator in zip(
+            self.transformers_, self.estimators, strict=True
+        ):
+            _, classifier = _split_member(estimator[1])
+            init = classifier.get_params(deep=False).get("embedding_init")
+            if isinstance(init, str) and init == _VECTORS:
+                # The fold networks hold their own fine-tuned copies.
+                transformer[-1].discard_vectors()
 
         final = self._final_estimator()
         self.final_estimator_ = clone(final).fit(oof_scores, Y)

@@ -525,3 +525,21 @@ def test_pickled_state_stores_words_as_arrays_and_restores_them():
     assert restored.wv_.index_to_key == transformer.wv_.index_to_key
     np.testing.assert_array_equal(restored.wv_.vectors, transformer.wv_.vectors)
     np.testing.assert_array_equal(restored.transform(DOCS), transformer.transform(DOCS))
+
+
+def test_discard_vectors_keeps_weights_transform_and_pickles():
+    import pickle
+
+    docs = ["a robot pilot in space", "love at school", "space robot war"] * 5
+    transformer = TfidfWeightedW2VTransformer(
+        vector_size=4, min_count=1, epochs=2, output="weights", random_state=0
+    ).fit(docs)
+    before = transformer.transform(docs).toarray()
+    transformer.discard_vectors()
+    assert transformer.vectors_ is None and transformer.wv_ is None
+    again = pickle.loads(pickle.dumps(transformer))
+    np.testing.assert_array_equal(again.transform(docs).toarray(), before)
+    assert again.vectors_ is None and again.wv_ is None
+    mean = TfidfWeightedW2VTransformer(vector_size=4, min_count=1, epochs=2).fit(docs)
+    with pytest.raises(ValueError, match="output='weights' only"):
+        mean.discard_vectors()

@@ -1,8 +1,9 @@
 """Multi-layer perceptron with sigmoid outputs trained on the focal loss.
 
-:class:`FocalMLPClassifier` owns its parameters, the targets (encoding,
-constant labels, thresholds) and the training loop (epochs, minibatches,
-early stopping); its weights, passes and optimizers are in
+:class:`FocalMLPClassifier` owns its parameters, the constant labels, the
+thresholds and the training loop (epochs, minibatches). The encoding of ``y``
+is in :mod:`skanime._target_encoding`, early stopping in
+:mod:`skanime._early_stopping`; its weights, passes and optimizers are in
 :mod:`skanime._network`, built from :mod:`skanime._layers` and
 :mod:`skanime._optimizers`.
 """
@@ -14,27 +15,32 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.preprocessing import LabelBinarizer
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
     StrOptions,
 )
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._early_stopping import validation_score, validation_split
+from ._early_stopping import _EarlyStoppingMixin
 from ._layers import ACTIVATIONS
 from ._network import _FocalMLPNetwork
+from ._target_encoding import _EncodedTargetsMixin
 from ._targets import micro_f1_score, warn_constant_labels
 from ._thresholds import apply_thresholds, check_thresholds
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
+class FocalMLPClassifier(
+    ClassifierMixin,
+    _EncodedTargetsMixin,
+    _EarlyStoppingMixin,
+    _FocalMLPNetwork,
+    BaseEstimator,
+):
     """Multi-layer perceptron trained on the sigmoid focal loss.
 
     Every output unit is a sigmoid, so the model predicts label sets
@@ -328,22 +334,7 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
         self : FocalMLPClassifier
             The fitted estimator.
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError(
-                "X_val and y_val must be passed together; got only "
-                f"{'X_val' if y_val is None else 'y_val'}."
-            )
-        if X_val is not None and not self.early_stopping:
-            raise ValueError(
-                "X_val and y_val are only used for early stopping; set "
-                "early_stopping=True or do not pass them."
-            )
-        if X_val is not None and groups is not None:
-            raise ValueError(
-                "groups decide how the validation data is held out of X, and "
-                "X_val and y_val replace that split: pass either groups or "
-                "X_val and y_val, not both."
-            )
+        self._check_validation_request(groups, X_val, y_val)
         incremental = self.warm_start and hasattr(self, "coefs_")
         self._partial_fit_classes = None
         return self._fit(
@@ -409,67 +400,6 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
             )
         return [int(s) for s in sizes]
 
-    def _encode_targets(self, y, incremental):
-        """Validate ``y`` and turn it into a float indicator matrix."""
-        if sp.issparse(y):
-            y = y.toarray()
-        y = np.asarray(y)
-        y_type = type_of_target(y, input_name="y")
-        if y.ndim == 2 and y.shape[1] == 1 and y_type in ("binary", "multiclass"):
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. "
-                "Please change the shape of y to (n_samples,), for example "
-                "using ravel().",
-                DataConversionWarning,
-                stacklevel=5,  # the caller of fit or partial_fit
-            )
-            y = y.ravel()
-        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(
-                f"Unknown label type: {y_type!r}. {type(self).__name__} expects y as a "
-                "label indicator matrix of 0 and 1 (n_samples, n_labels) or 1-D class "
-                "labels. Encode genre lists with "
-                "sklearn.preprocessing.MultiLabelBinarizer."
-            )
-        multilabel = y_type == "multilabel-indicator"
-        if multilabel and not np.isin(y, (0, 1)).all():
-            raise ValueError(
-                f"{type(self).__name__} expects a label indicator matrix of 0 and 1; "
-                f"y holds the values {np.unique(y).tolist()}. Encode genre lists "
-                "with sklearn.preprocessing.MultiLabelBinarizer."
-            )
-        if incremental:
-            if multilabel != (self._target_kind == "multilabel"):
-                raise ValueError(
-                    "y changed kind between calls: the model was fitted on "
-                    f"{self._target_kind} targets and got {y_type} targets now."
-                )
-            if multilabel:
-                if y.shape[1] != self.n_outputs_:
-                    raise ValueError(
-                        f"y has {y.shape[1]} labels but the model was fitted with "
-                        f"{self.n_outputs_} labels."
-                    )
-                return y.astype(self._dtype, copy=False)
-            unseen = np.setdiff1d(np.unique(y), self.classes_)
-            if unseen.size:
-                raise ValueError(
-                    f"y contains classes {unseen.tolist()} not seen in the first call; "
-                    f"expected a subset of {self.classes_.tolist()}."
-                )
-            return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
-        if multilabel:
-            self._target_kind = "multilabel"
-            self._label_binarizer = None
-            self.classes_ = np.arange(y.shape[1])
-            return y.astype(self._dtype, copy=False)
-        classes = getattr(self, "_partial_fit_classes", None)
-        self._label_binarizer = LabelBinarizer()
-        self._label_binarizer.fit(y if classes is None else classes)
-        self.classes_ = self._label_binarizer.classes_
-        self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
-        return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
-
     def _fit(self, X, y, *, incremental, single_epoch, validation=None, groups=None):
         self._dtype = self._resolved_dtype()
         hidden_sizes = self._resolved_hidden_sizes()
@@ -504,31 +434,8 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
 
         X_val = Y_val = None
         if self.early_stopping and not single_epoch:
-            if self.validation_scores_ is None:  # warm start of a fit without it
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-            if validation is None:
-                seed = int(self._rng.integers(np.iinfo(np.int32).max))
-                X, X_val, Y, Y_val = validation_split(
-                    X, Y, self.validation_fraction, self._target_kind, seed, groups
-                )
-                n_samples = X.shape[0]
-            else:
-                X_val = validate_data(
-                    self,
-                    validation[0],
-                    accept_sparse=["csr", "csc"],
-                    dtype=self._dtype,
-                    reset=False,
-                )
-                if sp.issparse(X_val):
-                    X_val = X_val.tocsr()
-                Y_val = self._encode_targets(validation[1], incremental=True)
-                if Y_val.shape[0] != X_val.shape[0]:
-                    raise ValueError(
-                        f"X_val has {X_val.shape[0]} samples but y_val has "
-                        f"{Y_val.shape[0]}."
-                    )
+            X, X_val, Y, Y_val = self._validation_data(X, Y, validation, groups)
+            n_samples = X.shape[0]
         batch_size = (
             min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         )
@@ -568,35 +475,8 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
                     "before the loss stopped improving; increase max_iter or tol.",
                     ConvergenceWarning,
                 )
-        if self.early_stopping and not single_epoch and self._best_params is not None:
-            self._set_params_flat(self._best_params)
-        self._best_params = None
+        self._restore_best_epoch()
         return self
-
-    def _should_stop(self, X_val, Y_val):
-        if X_val is not None:
-            score = self._validation_score(X_val, Y_val)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:.6f}")
-            if score > self.best_validation_score_ + self.tol:
-                self._no_improvement_count = 0
-            else:
-                self._no_improvement_count += 1
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_params = [p.copy() for p in self._state_flat()]
-        else:
-            if self.loss_ > self._best_loss - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            self._best_loss = min(self._best_loss, self.loss_)
-        return self._no_improvement_count > self.n_iter_no_change
-
-    def _validation_score(self, X_val, Y_val):
-        proba = expit(self._forward(X_val, training=False))
-        return validation_score(Y_val, proba, self._target_kind)
 
     def _resolve_focal_alpha(self, Y):
         if self.focal_alpha is None:
@@ -636,11 +516,7 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
 
         self.n_iter_ = 0
         self.loss_curve_ = []
-        self._no_improvement_count = 0
-        self._best_loss = np.inf
-        self._best_params = None
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._reset_early_stopping()
 
     def _release_constant_labels(self, Y):
         """Train the constant labels that ``Y`` of a later call varies."""
@@ -704,15 +580,7 @@ class FocalMLPClassifier(ClassifierMixin, _FocalMLPNetwork, BaseEstimator):
             probabilities (rows summing to one) for 1-D targets.
         """
         X = self._validate_for_predict(X)
-        proba = expit(self._forward(X, training=False))
-        if self._target_kind == "multilabel":
-            return proba
-        if self._target_kind == "binary":
-            if len(self.classes_) == 1:
-                return np.ones((proba.shape[0], 1), dtype=proba.dtype)
-            return np.hstack([1 - proba, proba])
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return self._decode_proba(expit(self._forward(X, training=False)))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.

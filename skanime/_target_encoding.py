@@ -1,0 +1,102 @@
+"""Targets of the network classifiers: label sets or 1-D classes, as columns.
+
+A label indicator matrix is trained on as it is, one sigmoid output per
+label; 1-D binary or multiclass labels are one-hot encoded (one column for a
+binary target). :class:`_EncodedTargetsMixin` checks ``y``, encodes it, keeps
+the encoding of a first fit for later ``partial_fit`` calls and turns the
+sigmoid outputs back into the probabilities ``predict_proba`` returns.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import type_of_target
+
+
+class _EncodedTargetsMixin:
+    """Encoding of ``y`` into output columns, and back (a mixin).
+
+    Sets ``classes_``, ``_target_kind`` (``"multilabel"``, ``"binary"`` or
+    ``"multiclass"``) and ``_label_binarizer`` on the first fit, and reads
+    ``_dtype``, ``n_outputs_`` and ``_partial_fit_classes`` of the estimator.
+    """
+
+    def _encode_targets(self, y, incremental):
+        """Validate ``y`` and turn it into a float indicator matrix."""
+        if sp.issparse(y):
+            y = y.toarray()
+        y = np.asarray(y)
+        y_type = type_of_target(y, input_name="y")
+        if y.ndim == 2 and y.shape[1] == 1 and y_type in ("binary", "multiclass"):
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=5,  # the caller of fit or partial_fit
+            )
+            y = y.ravel()
+        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"Unknown label type: {y_type!r}. {type(self).__name__} expects y as a "
+                "label indicator matrix of 0 and 1 (n_samples, n_labels) or 1-D class "
+                "labels. Encode genre lists with "
+                "sklearn.preprocessing.MultiLabelBinarizer."
+            )
+        multilabel = y_type == "multilabel-indicator"
+        if multilabel and not np.isin(y, (0, 1)).all():
+            raise ValueError(
+                f"{type(self).__name__} expects a label indicator matrix of 0 and 1; "
+                f"y holds the values {np.unique(y).tolist()}. Encode genre lists "
+                "with sklearn.preprocessing.MultiLabelBinarizer."
+            )
+        if incremental:
+            if multilabel != (self._target_kind == "multilabel"):
+                raise ValueError(
+                    "y changed kind between calls: the model was fitted on "
+                    f"{self._target_kind} targets and got {y_type} targets now."
+                )
+            if multilabel:
+                if y.shape[1] != self.n_outputs_:
+                    raise ValueError(
+                        f"y has {y.shape[1]} labels but the model was fitted with "
+                        f"{self.n_outputs_} labels."
+                    )
+                return y.astype(self._dtype, copy=False)
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains classes {unseen.tolist()} not seen in the first call; "
+                    f"expected a subset of {self.classes_.tolist()}."
+                )
+            return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
+        if multilabel:
+            self._target_kind = "multilabel"
+            self._label_binarizer = None
+            self.classes_ = np.arange(y.shape[1])
+            return y.astype(self._dtype, copy=False)
+        classes = getattr(self, "_partial_fit_classes", None)
+        self._label_binarizer = LabelBinarizer()
+        self._label_binarizer.fit(y if classes is None else classes)
+        self.classes_ = self._label_binarizer.classes_
+        self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
+        return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
+
+    def _decode_proba(self, proba):
+        """``predict_proba`` from the sigmoid outputs ``proba`` (changed in place).
+
+        Label probabilities as they are; for a binary target both classes'
+        columns (one column of ones when only one class was seen); for a
+        multiclass target the outputs normalised to sum to one.
+        """
+        if self._target_kind == "multilabel":
+            return proba
+        if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.ones((proba.shape[0], 1), dtype=proba.dtype)
+            return np.hstack([1 - proba, proba])
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba

@@ -22,11 +22,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._dtypes import FLOAT_DTYPES, resolve_float_dtype
 from ._text import TOKEN_PATTERN, check_documents
 
 logger = logging.getLogger("skanime")
 
-_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # Documents tokenised, looked up and counted together by _tfidf_weights: big
 # enough to amortise numpy calls, small enough to bound the tokens held.
@@ -202,7 +202,7 @@ class TfidfWeightedW2VTransformer(
         "smooth_idf": ["boolean"],
         "sublinear_tf": ["boolean"],
         "norm": [StrOptions({"l2"}), None],
-        "dtype": [StrOptions(set(_DTYPES)), type],
+        "dtype": [StrOptions(set(FLOAT_DTYPES)), type],
         "output": [StrOptions({"mean", "weights"})],
         "random_state": ["random_state"],
     }
@@ -253,16 +253,6 @@ class TfidfWeightedW2VTransformer(
         self.dtype = dtype
         self.output = output
         self.random_state = random_state
-
-    def _resolved_dtype(self):
-        dtype = _DTYPES.get(self.dtype) if isinstance(self.dtype, str) else self.dtype
-        if dtype not in (np.float32, np.float64):
-            raise InvalidParameterError(
-                f"The 'dtype' parameter of {type(self).__name__} must be 'float32', "
-                "'float64', numpy.float32 or numpy.float64. "
-                f"Got {self.dtype!r} instead."
-            )
-        return dtype
 
     def _make_vectorizer(self, vocabulary=None):
         return TfidfVectorizer(
@@ -367,7 +357,7 @@ class TfidfWeightedW2VTransformer(
             raise ValueError(
                 f"{type(self).__name__}.fit got an empty list of documents."
             )
-        self._dtype = self._resolved_dtype()
+        self._dtype = resolve_float_dtype(self)
         analyzer = self._make_vectorizer().build_analyzer()
         self.wv_ = self._word_vectors(documents, analyzer)
 

@@ -24,14 +24,14 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._dtypes import FLOAT_DTYPES, resolve_float_dtype
 from ._early_stopping import _EarlyStoppingMixin
 from ._layers import ACTIVATIONS
+from ._losses import focal_alpha_values
 from ._network import _FocalMLPNetwork
 from ._target_encoding import _EncodedTargetsMixin
-from ._targets import micro_f1_score, warn_constant_labels
+from ._targets import constant_label_rates, micro_f1_score, warn_constant_labels
 from ._thresholds import apply_thresholds, check_thresholds
-
-_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 class FocalMLPClassifier(
@@ -237,7 +237,7 @@ class FocalMLPClassifier(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        "dtype": [StrOptions(set(_DTYPES)), type],
+        "dtype": [StrOptions(set(FLOAT_DTYPES)), type],
         "embedding_init": [None, StrOptions({"vectors"}), "array-like"],
         "embedding_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
     }
@@ -375,33 +375,8 @@ class FocalMLPClassifier(
         self._partial_fit_classes = classes
         return self._fit(X, y, incremental=not first_call, single_epoch=True)
 
-    def _resolved_dtype(self):
-        dtype = (
-            _DTYPES.get(self.dtype, self.dtype)
-            if isinstance(self.dtype, str)
-            else self.dtype
-        )
-        if dtype not in (np.float32, np.float64):
-            raise InvalidParameterError(
-                f"The 'dtype' parameter of {type(self).__name__} must be 'float32', "
-                "'float64', numpy.float32 or numpy.float64. "
-                f"Got {self.dtype!r} instead."
-            )
-        return dtype
-
-    def _resolved_hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise InvalidParameterError(
-                f"The 'hidden_layer_sizes' parameter of {type(self).__name__} must be "
-                "a positive int or a non-empty sequence of positive ints. "
-                f"Got {self.hidden_layer_sizes!r} instead."
-            )
-        return [int(s) for s in sizes]
-
     def _fit(self, X, y, *, incremental, single_epoch, validation=None, groups=None):
-        self._dtype = self._resolved_dtype()
+        self._dtype = resolve_float_dtype(self)
         hidden_sizes = self._resolved_hidden_sizes()
         X, y = validate_data(
             self,
@@ -428,7 +403,9 @@ class FocalMLPClassifier(
             self._initialize_embedding(X, embedding)
         else:
             self._release_constant_labels(Y)
-        self._focal_alpha_values = self._resolve_focal_alpha(Y)
+        self._focal_alpha_values = focal_alpha_values(
+            self.focal_alpha, Y, self._dtype, type(self).__name__
+        )
         if self._target_kind != "multiclass":
             self._checked_threshold(n_labels)  # fail before training, not after
 
@@ -478,41 +455,19 @@ class FocalMLPClassifier(
         self._restore_best_epoch()
         return self
 
-    def _resolve_focal_alpha(self, Y):
-        if self.focal_alpha is None:
-            return None
-        if isinstance(self.focal_alpha, str):  # "balanced"
-            return (1.0 - Y.mean(axis=0)).astype(self._dtype)
-        values = np.asarray(self.focal_alpha, dtype=self._dtype)
-        if values.ndim == 0:
-            return values
-        if values.shape != (Y.shape[1],) or not np.all((values >= 0) & (values <= 1)):
-            raise InvalidParameterError(
-                f"The 'focal_alpha' parameter of {type(self).__name__} must be None, "
-                "'balanced', a float in [0, 1] or an array-like of them: "
-                f"focal_alpha as an array must have one value in [0, 1] per label, "
-                f"shape ({Y.shape[1]},); got shape {values.shape} and values "
-                f"{values.tolist()!r:.80}."
-            )
-        return values
-
     # ---------------------------------------------------- targets and network
     def _initialize(self, n_features, hidden_sizes, Y):
         self._initialize_weights(n_features, hidden_sizes, Y.shape[1])
         dtype = self._dtype
-        n_samples = Y.shape[0]
-        positives = Y.sum(axis=0)
-        prior = (positives + 0.5) / (n_samples + 1.0)
+        prior, constant = constant_label_rates(Y)
         self.intercepts_[-1] = np.log(prior / (1 - prior)).astype(dtype)
-        self.constant_labels_ = np.flatnonzero(
-            (positives == 0) | (positives == n_samples)
-        )
+        self.constant_labels_ = np.flatnonzero(constant)
         if self._target_kind == "multilabel" and self.constant_labels_.size:
             # stacklevel 5: the caller of fit or partial_fit.
             warn_constant_labels(self.constant_labels_.tolist(), stacklevel=5)
         self.coefs_[-1][:, self.constant_labels_] = 0
-        constant_positives = positives[self.constant_labels_]
-        self._constant_label_values = (constant_positives > 0).astype(dtype)
+        # The value each constant column holds.
+        self._constant_label_values = (Y[0, self.constant_labels_] > 0).astype(dtype)
 
         self.n_iter_ = 0
         self.loss_curve_ = []

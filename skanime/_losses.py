@@ -1,6 +1,53 @@
 """Sigmoid focal loss and its gradient, computed from logits."""
 
 import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
+
+
+def focal_alpha_values(focal_alpha, Y, dtype, estimator_name):
+    """The positive-entry weights of the loss from a ``focal_alpha`` parameter.
+
+    Parameters
+    ----------
+    focal_alpha : None, "balanced", float or array-like of shape (n_labels,)
+        The parameter: no weighting, one minus each label's positive rate in
+        ``Y``, one weight for all labels, or one weight per label, in [0, 1].
+    Y : ndarray of shape (n_samples, n_labels)
+        Encoded training targets.
+    dtype : type
+        Float type of the weights.
+    estimator_name : str
+        Named in the error message.
+
+    Returns
+    -------
+    weights : None, 0-d ndarray or ndarray of shape (n_labels,)
+        The ``focal_alpha`` argument of :func:`focal_loss_and_gradient`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime._losses import focal_alpha_values
+    >>> Y = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> focal_alpha_values("balanced", Y, np.float64, "FocalMLPClassifier")
+    array([0.25, 0.75])
+    """
+    if focal_alpha is None:
+        return None
+    if isinstance(focal_alpha, str):  # "balanced"
+        return (1.0 - Y.mean(axis=0)).astype(dtype)
+    values = np.asarray(focal_alpha, dtype=dtype)
+    if values.ndim == 0:
+        return values
+    if values.shape != (Y.shape[1],) or not np.all((values >= 0) & (values <= 1)):
+        raise InvalidParameterError(
+            f"The 'focal_alpha' parameter of {estimator_name} must be None, "
+            "'balanced', a float in [0, 1] or an array-like of them: "
+            f"focal_alpha as an array must have one value in [0, 1] per label, "
+            f"shape ({Y.shape[1]},); got shape {values.shape} and values "
+            f"{values.tolist()!r:.80}."
+        )
+    return values
 
 
 def _alpha_weights(y, focal_alpha):

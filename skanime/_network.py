@@ -11,7 +11,10 @@ network's settings from the estimator's parameters (``activation``,
 owns the parameters, the targets and the training loop.
 """
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from ._layers import (
@@ -26,6 +29,18 @@ from ._optimizers import AdamOptimizer, RowwiseAdamOptimizer
 
 class _FocalMLPNetwork:
     """Weights, passes and optimizer state of a focal-loss MLP (a base class)."""
+
+    def _resolved_hidden_sizes(self):
+        """``hidden_layer_sizes`` as a list of positive ints, or raise."""
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise InvalidParameterError(
+                f"The 'hidden_layer_sizes' parameter of {type(self).__name__} must be "
+                "a positive int or a non-empty sequence of positive ints. "
+                f"Got {self.hidden_layer_sizes!r} instead."
+            )
+        return [int(s) for s in sizes]
 
     def _initialize_weights(self, n_features, hidden_sizes, n_outputs):
         """Glorot-uniform weights, batch-norm arrays and a new optimizer."""

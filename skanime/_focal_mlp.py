@@ -30,13 +30,13 @@ from ._layers import ACTIVATIONS
 from ._losses import focal_alpha_values
 from ._network import _FocalMLPNetwork
 from ._target_encoding import _EncodedTargetsMixin
-from ._targets import constant_label_rates, micro_f1_score, warn_constant_labels
-from ._thresholds import apply_thresholds, check_thresholds
+from ._targets import constant_label_rates, warn_constant_labels
+from ._thresholds import check_thresholds
 
 
 class FocalMLPClassifier(
-    ClassifierMixin,
     _EncodedTargetsMixin,
+    ClassifierMixin,
     _EarlyStoppingMixin,
     _FocalMLPNetwork,
     BaseEstimator,
@@ -570,16 +570,9 @@ class FocalMLPClassifier(
         y_pred : ndarray of shape (n_samples, n_labels) or (n_samples,)
             Label indicator matrix, or class labels.
         """
-        proba = self.predict_proba(X)
-        if self._target_kind == "multilabel":
-            thresholds = self._checked_threshold(proba.shape[1])
-            return apply_thresholds(proba, thresholds, self.min_labels)
-        if self._target_kind == "binary":
-            if len(self.classes_) == 1:
-                return np.repeat(self.classes_, proba.shape[0])
-            threshold = self._checked_threshold(1)
-            return self.classes_[(proba[:, 1] >= threshold).astype(int)]
-        return self.classes_[proba.argmax(axis=1)]
+        return self._decode_predictions(
+            self.predict_proba(X), self._checked_threshold, self.min_labels
+        )
 
     def _checked_threshold(self, n_labels):
         try:
@@ -589,27 +582,6 @@ class FocalMLPClassifier(
                 f"The 'threshold' parameter of {type(self).__name__} must be a float "
                 f"in [0, 1] or an array-like of them: {error}"
             ) from None
-
-    def score(self, X, y, sample_weight=None):
-        """Micro-averaged F1 for label sets, accuracy otherwise.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-        y : array-like of shape (n_samples, n_labels) or (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        if self._target_kind != "multilabel":
-            return super().score(X, y, sample_weight=sample_weight)
-        return micro_f1_score(y, self.predict(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

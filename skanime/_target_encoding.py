@@ -3,8 +3,9 @@
 A label indicator matrix is trained on as it is, one sigmoid output per
 label; 1-D binary or multiclass labels are one-hot encoded (one column for a
 binary target). :class:`_EncodedTargetsMixin` checks ``y``, encodes it, keeps
-the encoding of a first fit for later ``partial_fit`` calls and turns the
-sigmoid outputs back into the probabilities ``predict_proba`` returns.
+the encoding of a first fit for later ``partial_fit`` calls, turns the
+sigmoid outputs back into the probabilities ``predict_proba`` returns and
+those into predictions, and scores by the kind of target.
 """
 
 import warnings
@@ -14,10 +15,17 @@ import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from ._targets import micro_f1_score
+from ._thresholds import apply_thresholds
 
 
 class _EncodedTargetsMixin:
     """Encoding of ``y`` into output columns, and back (a mixin).
+
+    Goes left of :class:`~sklearn.base.ClassifierMixin`, whose accuracy
+    ``score`` it falls back on for 1-D targets.
 
     Sets ``classes_``, ``_target_kind`` (``"multilabel"``, ``"binary"`` or
     ``"multiclass"``) and ``_label_binarizer`` on the first fit, and reads
@@ -100,3 +108,42 @@ class _EncodedTargetsMixin:
             return np.hstack([1 - proba, proba])
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
+
+    def _decode_predictions(self, proba, thresholds_for, min_labels):
+        """``predict`` from ``predict_proba`` output.
+
+        Label sets by :func:`~skanime._thresholds.apply_thresholds` with
+        ``thresholds_for(n_labels)`` and ``min_labels``; for a binary target the
+        positive class where its probability reaches ``thresholds_for(1)``;
+        for a multiclass target the most probable class.
+        """
+        if self._target_kind == "multilabel":
+            thresholds = thresholds_for(proba.shape[1])
+            return apply_thresholds(proba, thresholds, min_labels)
+        if self._target_kind == "binary":
+            if len(self.classes_) == 1:
+                return np.repeat(self.classes_, proba.shape[0])
+            threshold = thresholds_for(1)
+            return self.classes_[(proba[:, 1] >= threshold).astype(int)]
+        return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Micro-averaged F1 for label sets, accuracy otherwise.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples, n_labels) or (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if self._target_kind != "multilabel":
+            return super().score(X, y, sample_weight=sample_weight)
+        return micro_f1_score(y, self.predict(X), sample_weight)

@@ -115,21 +115,17 @@ def _json_genre_names(value, *, path, line, key):
     names = []
     for item in value:
         name = item.get("name") if isinstance(item, dict) else item
-        if not isinstance(name, str):
-            raise DataFormatError(
-                f"{key!r} must hold objects with a str 'name' or plain names; "
-                f"found {item!r:.60}. Fix that record.",
-                path=path,
-                line=line,
-            )
-        if not name.strip():
-            raise DataFormatError(
-                f"{key!r} holds an empty genre name ({item!r:.60}). Remove it from "
-                "that record.",
-                path=path,
-                line=line,
-            )
-        names.append(name.strip())
+        if isinstance(name, str) and name.strip():
+            names.append(name.strip())
+            continue
+        problem = (
+            f"must hold objects with a str 'name' or plain names; found {item!r:.60}. "
+            "Fix that record."
+            if not isinstance(name, str)
+            else f"holds an empty genre name ({item!r:.60}). Remove it from that "
+            "record."
+        )
+        raise DataFormatError(f"{key!r} {problem}", path=path, line=line)
     return names
 
 

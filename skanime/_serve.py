@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
 import socket
 import threading
@@ -34,6 +33,7 @@ from importlib import resources
 
 import numpy as np
 
+from ._jsonable import jsonable
 from ._version import __version__
 
 __all__ = ["Limits", "create_app", "load_app", "model_info", "running_server", "serve"]
@@ -309,18 +309,7 @@ class _Predictor:
         top_n = self._check_int(body, "top_n", 8, 1, self.limits.max_top_n)
         explanation = self.model.explain(text, genre=genres, top_n=top_n)
         result = explanation.to_dict()
-        return _finite(result)
-
-
-def _finite(value):
-    """JSON cannot carry NaN or infinities: they become null."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return jsonable(result)
 
 
 def _read_static(name):

@@ -7,17 +7,16 @@ import numpy as np
 from scipy import optimize, sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._targets import check_label_indicator, constant_label_rates
+from ._target_encoding import _TargetColumnsMixin
+from ._targets import constant_label_rates
 
 
-class _LinearScoresMixin:
+class _LinearScoresMixin(_TargetColumnsMixin):
     """Targets and prediction of a model whose logits are ``X @ coef_.T + b``.
 
     ``coef_`` has one row per output column: a label of a label indicator
@@ -25,40 +24,35 @@ class _LinearScoresMixin:
     multiclass target (one-vs-rest).
     """
 
-    def _encode_targets(self, y):
-        """Check ``y``; return it as an int8 indicator matrix.
+    def _validate_fit_data(self, X, y, *, non_negative=False):
+        """Check ``X`` and ``y`` for ``fit``; return ``X`` and ``y`` as columns.
 
-        Sets ``classes_`` and the kind of target (``"multilabel"``,
-        ``"binary"`` or ``"multiclass"``) that prediction follows.
+        ``y`` comes back as an int8 indicator matrix (see
+        :meth:`_encode_targets`); ``non_negative`` rejects negative features.
         """
-        name = type(self).__name__
-        Y = y.toarray() if sparse.issparse(y) else np.asarray(y)
-        y_type = type_of_target(Y, input_name="y")
-        if Y.ndim == 2 and Y.shape[1] == 1 and y_type in ("binary", "multiclass"):
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. "
-                "Please change the shape of y to (n_samples,), for example "
-                "using ravel().",
-                DataConversionWarning,
-                stacklevel=4,  # the caller of fit
-            )
-            Y = Y.ravel()
-        if y_type == "multilabel-indicator":
-            Y = check_label_indicator(Y, Y.shape[0], self)
-            self._target_kind = "multilabel"
-            self.classes_ = np.arange(Y.shape[1])
-            return Y
-        if y_type not in ("binary", "multiclass"):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+        )
+        if non_negative and (X.data if sparse.issparse(X) else X).min(initial=0.0) < 0:
+            name = type(self).__name__
             raise ValueError(
-                f"Unknown label type: {y_type!r}. {name} expects y as a label "
-                "indicator matrix of 0 and 1 (n_samples, n_labels) or 1-D class "
-                "labels. Encode genre lists with "
-                "sklearn.preprocessing.MultiLabelBinarizer."
+                f"Negative values in data passed to {name}.fit: {name} needs "
+                "non-negative features (word counts or TF-IDF weights)."
             )
-        binarizer = LabelBinarizer().fit(Y)
-        self.classes_ = binarizer.classes_
-        self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
-        return binarizer.transform(Y).astype(np.int8)
+        return X, self._encode_targets(y, dtype=np.int8)
+
+    def _set_coefficients(self, coef, intercept, constant):
+        """Store ``coef_``, ``intercept_`` and ``constant_labels_``."""
+        # Fortran order makes coef_.T C-contiguous: a sparse row times it is
+        # then one pass over the row's non-zeros, without copying coef_.
+        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
+        self.intercept_ = intercept.astype(self.dtype)
+        self.constant_labels_ = np.flatnonzero(constant)
 
     def _checked_logits(self, X):
         check_is_fitted(self)
@@ -109,15 +103,7 @@ class _LinearScoresMixin:
             class probabilities (rows summing to one) for 1-D targets, the
             one-vs-rest probabilities normalised for a multiclass target.
         """
-        proba = expit(self._checked_logits(X))
-        if self._target_kind == "multilabel":
-            return proba
-        if self._target_kind == "binary":
-            if len(self.classes_) == 1:
-                return np.ones((proba.shape[0], 1), dtype=proba.dtype)
-            return np.hstack([1 - proba, proba])
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return self._decode_proba(expit(self._checked_logits(X)))
 
     def predict(self, X):
         """Labels whose probability is at least 0.5 (or the likeliest class).
@@ -133,14 +119,8 @@ class _LinearScoresMixin:
             Label indicator matrix for a label indicator target; class labels
             for 1-D targets.
         """
-        logits = self._checked_logits(X)
-        if self._target_kind == "multilabel":
-            return (logits >= 0).astype(np.int64)
-        if self._target_kind == "binary":
-            if len(self.classes_) == 1:
-                return np.repeat(self.classes_, logits.shape[0])
-            return self.classes_[(logits[:, 0] >= 0).astype(int)]
-        return self.classes_[logits.argmax(axis=1)]
+        # A probability of at least 0.5 is a logit of at least 0.
+        return self._decode_predictions(self._checked_logits(X), lambda _: 0.0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -289,15 +269,7 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         self : MultilabelLogisticRegression
             The fitted model.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=(np.float64, np.float32),
-            multi_output=True,
-        )
-        Y = self._encode_targets(y)
+        X, Y = self._validate_fit_data(X, y)
         n_labels = Y.shape[1]
         if self.own_label_C is not None:
             if self.solver != "lbfgs":
@@ -329,11 +301,7 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
             coef[varying], intercept[varying], n_iter = self._fit_lbfgs(
                 X, Y[:, varying], intercept[varying], penalty
             )
-        # Fortran order makes coef_.T C-contiguous: a sparse row times it is
-        # then one pass over the row's non-zeros, without copying coef_.
-        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
-        self.intercept_ = intercept.astype(self.dtype)
-        self.constant_labels_ = np.flatnonzero(constant)
+        self._set_coefficients(coef, intercept, constant)
         self.n_iter_ = np.atleast_1d(n_iter)
         return self
 
@@ -475,21 +443,7 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
         self : MultilabelMultinomialNB
             The fitted model.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=(np.float64, np.float32),
-            multi_output=True,
-        )
-        if (X.data if sparse.issparse(X) else X).min(initial=0.0) < 0:
-            name = type(self).__name__
-            raise ValueError(
-                f"Negative values in data passed to {name}.fit: {name} needs "
-                "non-negative features (word counts or TF-IDF weights)."
-            )
-        Y = self._encode_targets(y)
+        X, Y = self._validate_fit_data(X, y, non_negative=True)
         rates, constant = constant_label_rates(Y)
         positive = sparse.csr_matrix(Y.T, dtype=np.float64) @ X
         positive = positive.toarray() if sparse.issparse(positive) else positive
@@ -503,9 +457,7 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
             intercept = np.log(n_positive) - np.log(X.shape[0] - n_positive)
         coef[constant] = 0.0
         intercept[constant] = np.log(rates[constant] / (1.0 - rates[constant]))
-        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
-        self.intercept_ = intercept.astype(self.dtype)
-        self.constant_labels_ = np.flatnonzero(constant)
+        self._set_coefficients(coef, intercept, constant)
         return self
 
     def __sklearn_tags__(self):

@@ -1,11 +1,12 @@
-"""Targets of the network classifiers: label sets or 1-D classes, as columns.
+"""Targets of skanime's classifiers: label sets or 1-D classes, as columns.
 
 A label indicator matrix is trained on as it is, one sigmoid output per
 label; 1-D binary or multiclass labels are one-hot encoded (one column for a
-binary target). :class:`_EncodedTargetsMixin` checks ``y``, encodes it, keeps
+binary target). :class:`_TargetColumnsMixin` checks ``y``, encodes it, keeps
 the encoding of a first fit for later ``partial_fit`` calls, turns the
 sigmoid outputs back into the probabilities ``predict_proba`` returns and
-those into predictions, and scores by the kind of target.
+output scores into predictions. :class:`_EncodedTargetsMixin` adds a score
+by the kind of target (micro-averaged F1 for label sets).
 """
 
 import warnings
@@ -21,19 +22,23 @@ from ._targets import micro_f1_score
 from ._thresholds import apply_thresholds
 
 
-class _EncodedTargetsMixin:
+class _TargetColumnsMixin:
     """Encoding of ``y`` into output columns, and back (a mixin).
-
-    Goes left of :class:`~sklearn.base.ClassifierMixin`, whose accuracy
-    ``score`` it falls back on for 1-D targets.
 
     Sets ``classes_``, ``_target_kind`` (``"multilabel"``, ``"binary"`` or
     ``"multiclass"``) and ``_label_binarizer`` on the first fit, and reads
-    ``_dtype``, ``n_outputs_`` and ``_partial_fit_classes`` of the estimator.
+    ``n_outputs_``, ``_partial_fit_classes`` and (unless a ``dtype`` is
+    given) ``_dtype`` of the estimator.
     """
 
-    def _encode_targets(self, y, incremental):
-        """Validate ``y`` and turn it into a float indicator matrix."""
+    def _encode_targets(self, y, incremental=False, dtype=None):
+        """Validate ``y`` and turn it into an indicator matrix.
+
+        Of type ``dtype``, by default the estimator's ``_dtype``. A warning
+        about a column-vector ``y`` points at the caller of ``fit`` (or
+        ``partial_fit``), four calls up.
+        """
+        dtype = self._dtype if dtype is None else dtype
         if sp.issparse(y):
             y = y.toarray()
         y = np.asarray(y)
@@ -73,25 +78,25 @@ class _EncodedTargetsMixin:
                         f"y has {y.shape[1]} labels but the model was fitted with "
                         f"{self.n_outputs_} labels."
                     )
-                return y.astype(self._dtype, copy=False)
+                return y.astype(dtype, copy=False)
             unseen = np.setdiff1d(np.unique(y), self.classes_)
             if unseen.size:
                 raise ValueError(
                     f"y contains classes {unseen.tolist()} not seen in the first call; "
                     f"expected a subset of {self.classes_.tolist()}."
                 )
-            return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
+            return self._label_binarizer.transform(y).astype(dtype, copy=False)
         if multilabel:
             self._target_kind = "multilabel"
             self._label_binarizer = None
             self.classes_ = np.arange(y.shape[1])
-            return y.astype(self._dtype, copy=False)
+            return y.astype(dtype, copy=False)
         classes = getattr(self, "_partial_fit_classes", None)
         self._label_binarizer = LabelBinarizer()
         self._label_binarizer.fit(y if classes is None else classes)
         self.classes_ = self._label_binarizer.classes_
         self._target_kind = "binary" if len(self.classes_) <= 2 else "multiclass"
-        return self._label_binarizer.transform(y).astype(self._dtype, copy=False)
+        return self._label_binarizer.transform(y).astype(dtype, copy=False)
 
     def _decode_proba(self, proba):
         """``predict_proba`` from the sigmoid outputs ``proba`` (changed in place).
@@ -109,23 +114,34 @@ class _EncodedTargetsMixin:
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
-    def _decode_predictions(self, proba, thresholds_for, min_labels):
-        """``predict`` from ``predict_proba`` output.
+    def _decode_predictions(self, scores, thresholds_for, min_labels=0):
+        """``predict`` from ``scores``, one column per output or class.
 
-        Label sets by :func:`~skanime._thresholds.apply_thresholds` with
+        ``scores`` is ``predict_proba`` output, or any scores that rise with
+        it (logits) on the scale of ``thresholds_for``; the last column is the
+        positive class's for a binary target. Label sets by
+        :func:`~skanime._thresholds.apply_thresholds` with
         ``thresholds_for(n_labels)`` and ``min_labels``; for a binary target the
-        positive class where its probability reaches ``thresholds_for(1)``;
-        for a multiclass target the most probable class.
+        positive class where its score reaches ``thresholds_for(1)``; for a
+        multiclass target the best-scored class.
         """
         if self._target_kind == "multilabel":
-            thresholds = thresholds_for(proba.shape[1])
-            return apply_thresholds(proba, thresholds, min_labels)
+            thresholds = thresholds_for(scores.shape[1])
+            return apply_thresholds(scores, thresholds, min_labels)
         if self._target_kind == "binary":
             if len(self.classes_) == 1:
-                return np.repeat(self.classes_, proba.shape[0])
+                return np.repeat(self.classes_, scores.shape[0])
             threshold = thresholds_for(1)
-            return self.classes_[(proba[:, 1] >= threshold).astype(int)]
-        return self.classes_[proba.argmax(axis=1)]
+            return self.classes_[(scores[:, -1] >= threshold).astype(int)]
+        return self.classes_[scores.argmax(axis=1)]
+
+
+class _EncodedTargetsMixin(_TargetColumnsMixin):
+    """:class:`_TargetColumnsMixin` with a score by the kind of target.
+
+    Goes left of :class:`~sklearn.base.ClassifierMixin`, whose accuracy
+    ``score`` it falls back on for 1-D targets.
+    """
 
     def score(self, X, y, sample_weight=None):
         """Micro-averaged F1 for label sets, accuracy otherwise.

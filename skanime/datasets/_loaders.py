@@ -64,16 +64,20 @@ def _too_large(path, what):
     )
 
 
-def _gunzip(raw):
-    """Decompress gzip data, stopping as soon as it exceeds MAX_DATA_BYTES."""
+def _gunzip(raw, limit=None):
+    """Decompress gzip data, stopping as soon as it exceeds ``limit`` bytes.
+
+    ``None`` means MAX_DATA_BYTES.
+    """
+    limit = MAX_DATA_BYTES if limit is None else limit
     out, total = [], 0
     while raw:
         inflater = zlib.decompressobj(wbits=31)
         while raw:
-            chunk = inflater.decompress(raw, MAX_DATA_BYTES + 1 - total)
+            chunk = inflater.decompress(raw, limit + 1 - total)
             total += len(chunk)
             out.append(chunk)
-            if total > MAX_DATA_BYTES:
+            if total > limit:
                 return None
             raw = inflater.unconsumed_tail
             if inflater.eof:

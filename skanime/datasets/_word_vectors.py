@@ -14,7 +14,6 @@ import numpy as np
 from gensim.models import KeyedVectors
 from sklearn.utils._param_validation import Interval, validate_params
 
-from . import _loaders
 from ._loaders import _gunzip, _size_text
 
 __all__ = ["load_word_vectors"]
@@ -22,9 +21,12 @@ __all__ = ["load_word_vectors"]
 _GZIP_MAGIC = b"\x1f\x8b"
 
 # Limits on what a word-vector file may hold, checked before gensim allocates
-# anything. The file itself is bounded like the data files, by
-# _loaders.MAX_DATA_BYTES on disk and once decompressed (read at call time, so
-# the two loaders always share one limit).
+# anything.
+
+#: The largest word-vector file, on disk and once decompressed: published
+#: vectors such as GloVe 6B 300d (1 GB of text) fit; more than this would not
+#: fit in memory next to a model anyway.
+MAX_VECTOR_FILE_BYTES = 4 << 30
 
 #: The most words read from one file. GoogleNews's 3 million fit.
 MAX_VOCABULARY = 4_000_000
@@ -51,7 +53,7 @@ def _refuse(path, what, line_no=None):
 def _too_large(path, what):
     return _refuse(
         path,
-        f"the file {what} more than {_size_text(_loaders.MAX_DATA_BYTES)}, the "
+        f"the file {what} more than {_size_text(MAX_VECTOR_FILE_BYTES)}, the "
         "most a word-vector file may hold; refusing to read it. Keep fewer words "
         "(the first lines hold the most frequent ones), or check that it is the "
         "file you meant.",
@@ -61,9 +63,9 @@ def _too_large(path, what):
 def _read_gzip(path):
     """The decompressed bytes of a gzip file, refused beyond the size limit."""
     with open(path, "rb") as f:
-        raw = f.read(_loaders.MAX_DATA_BYTES + 1)
+        raw = f.read(MAX_VECTOR_FILE_BYTES + 1)
     try:
-        data = _gunzip(raw)
+        data = _gunzip(raw, MAX_VECTOR_FILE_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
         raise _refuse(
             path,
@@ -369,7 +371,7 @@ def _from_file(path, binary, limit):
             f"No word-vector file at {os.fspath(path)!r}. Pass the path of a "
             "word2vec (text or binary, optionally .gz) or GloVe text file."
         )
-    if os.path.getsize(path) > _loaders.MAX_DATA_BYTES:
+    if os.path.getsize(path) > MAX_VECTOR_FILE_BYTES:
         raise _too_large(path, "holds")
     try:
         with open(path, "rb") as f:

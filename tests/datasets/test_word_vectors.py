@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skanime.cli import main
-from skanime.datasets import _loaders, _word_vectors, load_word_vectors
+from skanime.datasets import _word_vectors, load_word_vectors
 
 WORDS = ["space", "robot", "sword", "school"]
 
@@ -172,8 +172,8 @@ def test_missing_file_and_bad_params(tmp_path):
 
 # ----------------------------------------------------------- hostile files
 # Each file below is small, but claims or holds more than a loader should
-# read. The limits are the module's MAX_* constants and the data files'
-# MAX_DATA_BYTES.
+# read. The limits are the module's MAX_* constants, the file size
+# MAX_VECTOR_FILE_BYTES among them.
 
 
 def _binary_file(path, header, entries):
@@ -290,7 +290,7 @@ def test_a_glove_file_with_too_many_words_is_refused_at_that_line(
 
 
 def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
-    monkeypatch.setattr(_loaders, "MAX_DATA_BYTES", 1000)
+    monkeypatch.setattr(_word_vectors, "MAX_VECTOR_FILE_BYTES", 1000)
     path = _write(tmp_path / "v.txt", "".join(f"w{i} 0.5 0.5\n" for i in range(200)))
     with pytest.raises(
         ValueError,
@@ -304,7 +304,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
 def test_a_gzip_bomb_is_refused_without_decompressing_it_all(
     tmp_path, monkeypatch, name
 ):
-    monkeypatch.setattr(_loaders, "MAX_DATA_BYTES", 1 << 20)
+    monkeypatch.setattr(_word_vectors, "MAX_VECTOR_FILE_BYTES", 1 << 20)
     path = tmp_path / name
     path.write_bytes(gzip.compress(b"a 1\nb " + b"0" * (8 << 20) + b"\n"))
     assert path.stat().st_size < 100_000

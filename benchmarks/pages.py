@@ -29,7 +29,10 @@ from pathlib import Path
 import skanime
 from skanime import SynopsisCleaner
 from skanime._io import atomic_write
-from skanime.datasets import ParseError, parse_mal_page
+
+# How a page is parsed and its work counted, shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _hostile_pages import line_events, parse  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 #: Sizes at which the Python lines run are counted (4 times apart).
@@ -130,31 +133,6 @@ def _best_time(func, arg, repeats):
     return best
 
 
-def _parse(page):
-    try:
-        parse_mal_page(page)
-    except ParseError:
-        pass
-
-
-def _line_events(func, arg):
-    """Python lines executed by ``func(arg)``: work no machine load changes."""
-    count = 0
-
-    def tracer(frame, event, _):
-        nonlocal count
-        if event == "line":
-            count += 1
-        return tracer
-
-    sys.settrace(tracer)
-    try:
-        func(arg)
-    finally:
-        sys.settrace(None)
-    return count
-
-
 def _exponent(sizes, times):
     xs = [math.log(s) for s in sizes]
     ys = [math.log(max(t, 1e-7)) for t in times]
@@ -167,7 +145,7 @@ def _exponent(sizes, times):
 def measure(sizes, repeats, log=print):
     cleaner = SynopsisCleaner()
     targets = [
-        ("parse_mal_page", PAGE_SHAPES, _parse),
+        ("parse_mal_page", PAGE_SHAPES, parse),
         ("SynopsisCleaner", SYNOPSIS_SHAPES, lambda doc: cleaner.transform([doc])),
     ]
     rows = []
@@ -180,7 +158,7 @@ def measure(sizes, repeats, log=print):
                 times.append(_best_time(func, data, repeats))
             exponent = _exponent(lengths, times)
             func(make(1000))
-            lines = [_line_events(func, make(size)) for size in LINE_COUNT_SIZES]
+            lines = [line_events(func, make(size)) for size in LINE_COUNT_SIZES]
             rows.append(
                 {
                     "target": target,

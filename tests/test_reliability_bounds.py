@@ -9,14 +9,14 @@ on the growth, not on the speed of the machine.
 
 import gc
 import importlib.util
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from _hostile_pages import line_events, parse
 
 from skanime import SynopsisCleaner
-from skanime.datasets import ParseError, parse_mal_page
+from skanime.datasets import parse_mal_page
 
 _BENCH = Path(__file__).parents[1] / "benchmarks" / "pages.py"
 _spec = importlib.util.spec_from_file_location("_pages_benchmark", _BENCH)
@@ -51,36 +51,11 @@ def _growth(func, make, repeats=5):
     return best[LARGE] / max(best[SMALL], 1e-6)
 
 
-def _parse(page):
-    try:
-        parse_mal_page(page)
-    except ParseError:
-        pass
-
-
-def _line_events(func, arg):
-    """Python lines executed by ``func(arg)``: a count no machine load changes."""
-    count = 0
-
-    def tracer(frame, event, _):
-        nonlocal count
-        if event == "line":
-            count += 1
-        return tracer
-
-    sys.settrace(tracer)
-    try:
-        func(arg)
-    finally:
-        sys.settrace(None)
-    return count
-
-
 @pytest.mark.parametrize("shape", sorted(pages.PAGE_SHAPES))
 def test_page_parsing_work_grows_linearly(shape):
     make = pages.PAGE_SHAPES[shape][1]
-    _parse(make(1000))  # first calls compile patterns and fill caches
-    small, large = _line_events(_parse, make(5000)), _line_events(_parse, make(20000))
+    parse(make(1000))  # first calls compile patterns and fill caches
+    small, large = line_events(parse, make(5000)), line_events(parse, make(20000))
     growth = large / small
     assert growth < 5.0, (
         f"{shape}: 4x the size ran {growth:.1f}x the Python lines ({small} -> {large})"
@@ -89,7 +64,7 @@ def test_page_parsing_work_grows_linearly(shape):
 
 @pytest.mark.parametrize("shape", sorted(pages.PAGE_SHAPES))
 def test_page_parsing_time_grows_linearly(shape):
-    growth = _growth(_parse, pages.PAGE_SHAPES[shape][1])
+    growth = _growth(parse, pages.PAGE_SHAPES[shape][1])
     assert growth < MAX_GROWTH, f"{shape}: 4x the size took {growth:.1f}x the time"
 
 

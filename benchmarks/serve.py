@@ -54,6 +54,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 FIXTURE = ROOT / "tests" / "data" / "cli" / "anime_small.csv"
 
+# The browser's options, shared with the page test.
+sys.path.insert(0, str(ROOT / "tests"))
+from _browser import headless_chrome_options  # noqa: E402
+
 
 def _load(n_train, n_texts, seed):
     from skanime.datasets import load_anime
@@ -183,23 +187,13 @@ def _screenshot(url, path):
     if binary is None or driver is None:
         return "chromium or chromedriver is not installed"
     profile = tempfile.mkdtemp(prefix="skanime-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,1180",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
+    options = headless_chrome_options(
+        webdriver,
+        binary,
+        profile,
+        window_size=(1200, 1180),
+        extra=("--hide-scrollbars",),
+    )
     browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     try:
         browser.get(url + "/")

@@ -6,21 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from _small_model import SMALL_ARGS as SMALL
 
 from skanime import GenreClassifier, cli
 from skanime._persistence import load_model
 from skanime.cli import BAKEMONOGATARI_SYNOPSIS, main
 
-SMALL = [
-    "--param",
-    "stack__network__embed__vector_size=16",
-    "--param",
-    "stack__network__embed__epochs=5",
-    "--param",
-    "stack__network__clf__hidden_layer_sizes=[16]",
-    "--param",
-    "stack__network__clf__max_iter=20",
-]
 GENRES = {"Action", "Comedy", "Horror", "Romance", "Sci-Fi"}
 PAGE = (
     '<div itemprop="name"><strong>{name}</strong></div>'

@@ -16,17 +16,8 @@ import termios
 import time
 
 import pytest
+from _small_model import SMALL_ARGS as SMALL
 
-SMALL = [
-    "--param",
-    "stack__network__embed__vector_size=16",
-    "--param",
-    "stack__network__embed__epochs=5",
-    "--param",
-    "stack__network__clf__hidden_layer_sizes=[16]",
-    "--param",
-    "stack__network__clf__max_iter=20",
-]
 TIMEOUT = 240
 
 

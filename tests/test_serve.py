@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from _browser import headless_chrome_options
+from _small_model import SMALL_PARAMS as SMALL
 from sklearn.exceptions import ConvergenceWarning
 
 pytest.importorskip("starlette", reason="skanime serve needs the 'serve' extra")
@@ -26,12 +28,6 @@ from skanime._serve import Limits, create_app, load_app, running_server  # noqa:
 from skanime.cli import main  # noqa: E402
 from skanime.datasets import load_anime  # noqa: E402
 
-SMALL = {
-    "stack__network__embed__vector_size": 16,
-    "stack__network__embed__epochs": 5,
-    "stack__network__clf__hidden_layer_sizes": [16],
-    "stack__network__clf__max_iter": 20,
-}
 GHOST = (
     "A ghost haunts the old grave, and every night the corpse of a cursed boy "
     "rises from it; the nightmare ends only when his family laughs at a joke."
@@ -354,22 +350,9 @@ def browser(tmp_path):
         )
     from selenium.webdriver.chrome.service import Service
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,900",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
+    options = headless_chrome_options(
+        webdriver, binary, tmp_path / "profile", window_size=(1200, 900)
+    )
     session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     session.set_page_load_timeout(60)
     try:

@@ -63,8 +63,9 @@ fasttext_ova, fasttext_ova_per_label
     shared rule (as tfidf_logreg) or the per-label rule.
 sklearn_mlp_w2v
     scikit-learn's ``MLPClassifier`` (512 units, ``alpha=1e-3``, its own early
-    stopping) on standardised TF-IDF-weighted skip-gram vectors (the
-    embedding settings of the default model, not fine-tuned), per-label rule.
+    stopping) on standardised TF-IDF-weighted skip-gram vectors (200-d,
+    window 5, 10 epochs: the previous default's embedding, frozen), per-label
+    rule.
 skanime_default
     ``make_genre_pipeline(random_state=0)``, fitted with
     ``fit(X, Y, stack__groups=franchises)`` in the franchise protocol.
@@ -855,8 +856,8 @@ SYSTEMS_TEXT = """
   rule.
 - **sklearn_mlp_w2v**: `MLPClassifier((512,), alpha=1e-3,
   early_stopping=True)` on standardised TF-IDF-weighted skip-gram vectors
-  (the default model's embedding settings, trained on the training part, not
-  fine-tuned), per-label rule.
+  (200-d, window 5, 10 epochs, the previous default's embedding, trained on
+  the training part and frozen), per-label rule.
 - **skanime_default**: `make_genre_pipeline(random_state=0)`, fitted with
   `fit(X, Y, stack__groups=train_franchises)` in the franchise protocol.
 

@@ -194,6 +194,13 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         Labels whose training column is constant; their probability is fixed
         at the smoothed base rate.
 
+    fold_constant_labels_ : ndarray of int
+        Labels constant in the training part of at least one fold (e.g. a
+        genre with fewer positives than folds). The members' scores of these
+        labels enter the second stage as 0: scored at a constant in one fold
+        and by a model in the others, they would only tell the second stage
+        which fold a row came from.
+
     classes_ : ndarray of shape (n_labels,)
         ``arange(n_labels)``.
 
@@ -434,6 +441,10 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 for k, (train, _) in enumerate(splits)
             )
         n_labels = Y.shape[1]
+        self.n_labels_ = n_labels
+        self.fold_constant_labels_ = np.flatnonzero(
+            np.any([constant_label_rates(Y[train])[1] for train, _ in splits], axis=0)
+        )
         oof_scores = np.zeros((n_samples, n_members * n_labels))
         self.estimators_ = []
         for m in range(n_members):
@@ -444,6 +455,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 )
                 _release_training_state(model)
             self.estimators_.append(_merge_linear(models))
+        self._blank_fold_constant(oof_scores)
         for transformer, estimator in zip(
             self.transformers_, self.estimators, strict=True
         ):
@@ -462,7 +474,6 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 stage.predict_proba(oof_scores[test])
             )
         self._fix_constant(self.oof_proba_)
-        self.n_labels_ = n_labels
         self.classes_ = np.arange(n_labels)
         self.thresholds_ = fit_thresholds(
             Y, self.oof_proba_, self.threshold, min_labels=self.min_labels
@@ -488,6 +499,27 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             ]
         )
 
+    def _blank_fold_constant(self, scores):
+        """Zero the members' scores of the labels constant in a fold.
+
+        A label with no positive (or no negative) sample in the training part
+        of one fold is scored at a constant there and by a learned model in
+        the other folds: its columns would tell the second stage which fold a
+        row came from, and a second stage cross-fitted without that fold
+        would meet values it never saw (too high probabilities of the rare
+        labels on that fold's rows, and so thresholds chosen too high). Its
+        columns carry no signal the second stage can transfer; they are 0
+        everywhere.
+        """
+        if self.fold_constant_labels_.size:
+            n_members = scores.shape[1] // self.n_labels_
+            columns = (
+                np.arange(n_members)[:, None] * self.n_labels_
+                + self.fold_constant_labels_
+            )
+            scores[:, columns.ravel()] = 0.0
+        return scores
+
     def _fix_constant(self, proba):
         if self.constant_labels_.size:
             proba[:, self.constant_labels_] = self._constant_proba
@@ -510,7 +542,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             for model in models[1:]:
                 scores += _member_scores(model, Z)
             columns.append(scores / len(models))
-        return np.hstack(columns)
+        return self._blank_fold_constant(np.hstack(columns))
 
     def transform(self, X):
         """First-stage features: the members' mean logits of every label.

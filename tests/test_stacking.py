@@ -10,6 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skanime import (
     FocalMLPClassifier,
@@ -256,6 +257,41 @@ def test_stacker_constant_label_gets_base_rate_and_one_warning():
         model = _stacker().fit(docs, Y)
     assert sum("Labels [4]" in str(w.message) for w in record) == 1
     np.testing.assert_allclose(model.predict_proba(docs[:3])[:, 4], 0.5 / (len(Y) + 1))
+
+
+def test_stacker_label_constant_in_a_fold_does_not_move_the_others():
+    # Label 4 has one positive: the fold that holds it out trains on no
+    # positive and scores it at a constant, the other folds by a model. Its
+    # columns would tell the second stage which fold a row came from; they
+    # enter it as 0, and the other labels come out as without label 4.
+    docs, Y = _corpus()
+    rare = np.zeros((len(Y), 1), dtype=int)
+    rare[0] = 1
+    folds = KFold(3, shuffle=True, random_state=0)
+    second_stage = make_pipeline(
+        StandardScaler(),
+        MultilabelLogisticRegression(
+            C=0.03, own_label_C=10.0, solver="lbfgs", tol=1e-10, max_iter=5000
+        ),
+    )
+    stack = MultilabelStackingClassifier(
+        [("linear", _linear()), ("other", _linear())],
+        second_stage,
+        cv=folds,
+        random_state=0,
+    )
+    with_rare = clone(stack).fit(docs, np.hstack([Y, rare]))
+    without = clone(stack).fit(docs, Y)
+
+    assert with_rare.fold_constant_labels_.tolist() == [4]
+    assert without.fold_constant_labels_.tolist() == []
+    np.testing.assert_array_equal(with_rare.transform(docs[:5])[:, [4, 9]], 0.0)
+    np.testing.assert_allclose(
+        with_rare.oof_proba_[:, :4], without.oof_proba_, atol=1e-3
+    )
+    np.testing.assert_allclose(
+        with_rare.predict_proba(docs)[:, :4], without.predict_proba(docs), atol=1e-3
+    )
 
 
 # -- the default model --------------------------------------------------------

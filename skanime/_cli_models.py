@@ -144,11 +144,41 @@ def save_model_file(model, path, progress):
             raise UsageError(f"cannot write {path}: {one_line(exc)}") from None
 
 
-def cross_validate(X, Y, params, seed, n_splits, progress, on_first_fold=None):
+def fit_fold(estimator, X, y, what, names):
+    """``fit_estimator`` on a fold; a constant genre is named, not numbered."""
+    from ._targets import ConstantLabelWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConstantLabelWarning)
+        fitted = fit_estimator(estimator, X, y, what)
+    for warning in caught:
+        if isinstance(warning.message, ConstantLabelWarning):
+            genres = [str(names[j]) for j in warning.message.labels]
+            warnings.warn(
+                ConstantLabelWarning(
+                    f"{what}: genres {genres} have no positive or no negative "
+                    "anime in its training part; their probability is fixed at "
+                    "the smoothed base rate there.",
+                    genres,
+                ),
+                stacklevel=2,
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return fitted
+
+
+def cross_validate(
+    X, Y, params, seed, n_splits, progress, on_first_fold=None, names=None
+):
     """Out-of-fold predictions and probabilities of the default pipeline.
 
     ``on_first_fold(test, Y_pred, Y_score, seconds, train_size)`` is called as
     soon as the first fold is done, with that fold's held-out predictions.
+    ``names`` (the genre of each column) names the genres a fold's training
+    part has no positive of.
     """
     from sklearn.base import clone
 
@@ -168,7 +198,13 @@ def cross_validate(X, Y, params, seed, n_splits, progress, on_first_fold=None):
     try:
         for i, (train, test) in enumerate(folds, start=1):
             started = time.perf_counter()
-            pipeline = fit_estimator(clone(template), X[train], Y[train], f"fold {i}")
+            pipeline = fit_fold(
+                clone(template),
+                X[train],
+                Y[train],
+                f"fold {i}",
+                np.arange(Y.shape[1]) if names is None else names,
+            )
             Y_score[test] = pipeline.predict_proba(X[test])
             Y_pred[test] = pipeline.predict(X[test])
             progress.log(
@@ -245,6 +281,6 @@ def cross_validated_report(
         f"{args.cv}-fold cross-validation on {len(X)} anime", "cross-validation"
     ):
         Y_pred, Y_score = cross_validate(
-            X, Y, args.param, args.seed, args.cv, progress, on_first_fold
+            X, Y, args.param, args.seed, args.cv, progress, on_first_fold, names
         )
     return _genre_report(Y, Y_pred, Y_score, names, output_dict)

@@ -143,6 +143,29 @@ def test_evaluate_prints_a_cross_validated_report(small_csv, capsys):
     assert len(folds) == 2 and "fold 2/2: trained on" in folds[1]
 
 
+def test_evaluate_names_a_genre_missing_from_a_fold(small_csv, tmp_path, capsys):
+    # "Horror" kept on one anime only: the fold that holds it out trains on
+    # none, and the warning names the genre, not its column number.
+    import pandas as pd
+
+    frame = pd.read_csv(small_csv)
+    horror = frame["Genre"].str.contains("Horror")
+    first = horror.idxmax()
+    frame.loc[horror & (frame.index != first), "Genre"] = frame.loc[
+        horror & (frame.index != first), "Genre"
+    ].str.replace(r",? ?Horror,? ?", ", ", regex=True).str.strip(", ")
+    path = tmp_path / "one_horror.csv"
+    frame.to_csv(path, index=False)
+
+    assert main(["evaluate", str(path), "--cv", "2", *SMALL]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "ConstantLabelWarning" in line]
+    assert warnings, err
+    assert all("['Horror']" in line for line in warnings), warnings
+    assert any(line.count("fold ") for line in warnings)
+    assert not any("Labels [" in line for line in err.splitlines())
+
+
 def test_evaluate_json(small_csv, capsys):
     args = [
         "evaluate",

@@ -284,10 +284,12 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
                     f"n_features={X.shape[1]}."
                 )
         rates, constant = constant_label_rates(Y)
-        coef = np.zeros((n_labels, X.shape[1]))
         intercept = np.log(rates / (1.0 - rates))
         varying = np.flatnonzero(~constant)
         if self.solver == "liblinear":
+            # Rows go straight into the stored type and order: on a large
+            # vocabulary a float64 copy would be the biggest array of the fit.
+            coef = np.zeros((n_labels, X.shape[1]), dtype=self.dtype, order="F")
             n_iter = np.zeros(n_labels, dtype=int)
             for j in varying:
                 model = LogisticRegression(
@@ -297,6 +299,7 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
                 intercept[j] = model.intercept_[0]
                 n_iter[j] = model.n_iter_[0]
         else:
+            coef = np.zeros((n_labels, X.shape[1]))
             penalty = self._penalties(X.shape[1], n_labels)[:, varying]
             coef[varying], intercept[varying], n_iter = self._fit_lbfgs(
                 X, Y[:, varying], intercept[varying], penalty

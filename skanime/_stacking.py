@@ -27,6 +27,8 @@ from ._thresholds import apply_thresholds, fit_thresholds, positive_scores
 # Member scores enter the second stage as logits, clipped so that a
 # probability of exactly 0 or 1 stays finite.
 _LOGIT_CLIP = 12.0
+# Labels (coefficient rows) averaged at a time when linear fold models merge.
+_MERGE_ROWS = 4
 # The value of a member's ``embedding_init`` that asks for the word vectors of
 # the transformer before it (see ``estimators``).
 _VECTORS = "vectors"
@@ -87,10 +89,17 @@ def _merge_linear(models):
         isinstance(model, _LinearScoresMixin) for model in models
     ):
         merged = models[0]
-        merged.coef_ = np.asfortranarray(
-            np.mean([m.coef_ for m in models], axis=0, dtype=np.float64),
-            dtype=models[1].coef_.dtype,
-        )
+        coef = np.empty_like(models[1].coef_, order="F")
+        # A few labels at a time: the float64 sum of all the fold models'
+        # coefficients at once would be the largest array of a fit on a large
+        # vocabulary.
+        for start in range(0, coef.shape[0], _MERGE_ROWS):
+            rows = slice(start, start + _MERGE_ROWS)
+            total = models[0].coef_[rows].astype(np.float64)
+            for model in models[1:]:
+                total += model.coef_[rows]
+            coef[rows] = total / len(models)
+        merged.coef_ = coef
         merged.intercept_ = np.mean([m.intercept_ for m in models], axis=0).astype(
             models[1].intercept_.dtype
         )

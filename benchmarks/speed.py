@@ -765,7 +765,7 @@ def bench_scaling(args, factors, params, base_documents, repeats, machine):
 # ---------------------------------------------------------------- components
 def bench_components(documents, rounds):
     """Each optimised routine against the plain one it replaced (seconds)."""
-    from skanime import _embedding, _layers, _losses, _optimizers, _text
+    from skanime import _layers, _losses, _optimizers, _text, _tfidf
 
     rng = np.random.default_rng(0)
     z = rng.standard_normal((200, 43)).astype(np.float32)
@@ -835,10 +835,9 @@ def bench_components(documents, rounds):
         ),
         "default token pattern, cleaned synopses": (
             lambda: [default_pattern.findall(d) for d in cleaned],
-            lambda: [_embedding._default_pattern_candidates(d, default_pattern.findall)
-                     for d in cleaned],
+            lambda: _tfidf._word_run_candidates(cleaned),
             "regex findall",
-            "str.translate + split on ASCII text (non-tokens miss the vocabulary)",
+            "bytes.translate + one split of all texts (non-tokens miss the vocabulary)",
         ),
     }
     results = {}

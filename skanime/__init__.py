@@ -15,10 +15,12 @@ from ._pipeline import GenreClassifier, make_genre_pipeline
 from ._stacking import MultilabelStackingClassifier
 from ._targets import ConstantLabelWarning
 from ._text import SynopsisCleaner
+from ._tfidf import FastTfidfVectorizer
 from ._version import __version__
 
 __all__ = [
     "ConstantLabelWarning",
+    "FastTfidfVectorizer",
     "FocalMLPClassifier",
     "GenreClassifier",
     "ModelFileError",

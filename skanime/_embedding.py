@@ -1,7 +1,5 @@
 """Sentence vectors as the TF-IDF-weighted mean of word vectors."""
 
-import functools
-import itertools
 import logging
 import os
 import warnings
@@ -17,41 +15,15 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._dtypes import FLOAT_DTYPES, resolve_float_dtype
 from ._text import TOKEN_PATTERN, check_documents
+from ._tfidf import FastTfidfVectorizer
 
 logger = logging.getLogger("skanime")
-
-
-# Documents tokenised, looked up and counted together by _tfidf_weights: big
-# enough to amortise numpy calls, small enough to bound the tokens held.
-_CHUNK_DOCUMENTS = 4096
-
-# str.translate table sending every ASCII character outside \w to a space.
-_ASCII_NON_WORD = str.maketrans(
-    {char: " " for char in map(chr, range(128)) if not (char.isalnum() or char == "_")}
-)
-
-
-def _default_pattern_candidates(text, findall):
-    """The tokens of the default token pattern in ``text``, and maybe others.
-
-    The pattern's tokens are the runs of word characters (letters, digits,
-    underscore) made of two letters or more. In ASCII text all the runs are
-    returned, found by ``str.translate`` and ``str.split`` several times
-    faster than the regular expression; the extra ones (single letters, runs
-    with a digit or an underscore) are never in a vocabulary built with the
-    pattern, so vocabulary lookups give what ``findall`` would. Other text
-    goes to ``findall``.
-    """
-    if text.isascii():
-        return text.translate(_ASCII_NON_WORD).split()
-    return findall(text)
 
 
 class TfidfWeightedW2VTransformer(
@@ -255,7 +227,7 @@ class TfidfWeightedW2VTransformer(
         self.random_state = random_state
 
     def _make_vectorizer(self, vocabulary=None):
-        return TfidfVectorizer(
+        return FastTfidfVectorizer(
             lowercase=self.lowercase,
             token_pattern=self.token_pattern,
             stop_words=self.stop_words,
@@ -452,42 +424,12 @@ class TfidfWeightedW2VTransformer(
     def _tfidf_weights(self, documents):
         """TF-IDF weights of ``documents``, equal to ``_vectorizer.transform``.
 
-        The documents are tokenised one by one as ``TfidfVectorizer`` does,
-        but the tokens of a chunk of documents are looked up, counted and
-        weighted together in numpy instead of one token at a time in Python.
-        Stop words need no filtering: ``vocabulary_`` holds none of them. The
-        default token pattern takes a faster route on ASCII text, see
-        :func:`_default_pattern_candidates`.
+        Counted by :class:`FastTfidfVectorizer` (tokens looked up and counted
+        in numpy), weighted here: ``norm`` applies to the mean vectors, not to
+        the weights.
         """
         vectorizer = self._vectorizer  # the fitted settings, as in fit
-        preprocess = vectorizer.build_preprocessor()
-        tokenize = vectorizer.build_tokenizer()
-        if vectorizer.token_pattern == TOKEN_PATTERN:
-            tokenize = functools.partial(_default_pattern_candidates, findall=tokenize)
-        lookup = vectorizer.vocabulary_.get
-        n_words = len(vectorizer.vocabulary_)
-        chunks = []
-        for start in range(0, len(documents), _CHUNK_DOCUMENTS):
-            token_lists = [
-                tokenize(preprocess(doc))
-                for doc in documents[start : start + _CHUNK_DOCUMENTS]
-            ]
-            lengths = np.fromiter(map(len, token_lists), np.intp, len(token_lists))
-            tokens = itertools.chain.from_iterable(token_lists)
-            ids = np.fromiter(
-                map(lookup, tokens, itertools.repeat(-1)), np.intp, int(lengths.sum())
-            )
-            rows = np.repeat(np.arange(len(token_lists)), lengths)
-            known = ids >= 0
-            ones = np.ones(int(known.sum()), dtype=self._dtype)
-            counts = sp.csr_matrix(
-                (ones, (rows[known], ids[known])), shape=(len(token_lists), n_words)
-            )
-            counts.sum_duplicates()  # counts the repeats, sorts the indices
-            chunks.append(counts)
-        if not chunks:
-            return sp.csr_matrix((0, n_words), dtype=self._dtype)
-        weights = chunks[0] if len(chunks) == 1 else sp.vstack(chunks, format="csr")
+        weights = vectorizer._count_terms(documents)
         if vectorizer.sublinear_tf:
             np.log(weights.data, out=weights.data)
             weights.data += 1.0

@@ -54,6 +54,7 @@ SKANIME_TRUSTED_TYPES = (
     "skanime._pipeline.GenreClassifier",
     "skanime._stacking.MultilabelStackingClassifier",
     "skanime._text.SynopsisCleaner",
+    "skanime._tfidf.FastTfidfVectorizer",
     "skanime.model_selection._split.MultilabelStratifiedGroupKFold",
     "skanime.model_selection._split.MultilabelStratifiedKFold",
     "skanime.model_selection._split.MultilabelStratifiedShuffleSplit",

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils._param_validation import HasMethods
@@ -17,6 +16,7 @@ from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
 from ._stacking import MultilabelStackingClassifier
 from ._targets import ConstantLabelWarning, constant_label_rates, micro_f1_score
 from ._text import SynopsisCleaner, check_documents
+from ._tfidf import FastTfidfVectorizer
 
 
 def make_genre_pipeline(**params):
@@ -33,10 +33,10 @@ def make_genre_pipeline(**params):
       :class:`FocalMLPClassifier` whose first layer is the TF-IDF-weighted
       mean of the word vectors, fine-tuned on the focal loss
       (``embedding_init="vectors"``);
-    - ``linear``: TF-IDF of the raw synopses' words and word pairs with
-      :class:`MultilabelLogisticRegression`;
-    - ``bayes``: TF-IDF of the raw synopses' words with
-      :class:`MultilabelMultinomialNB`.
+    - ``linear``: TF-IDF of the raw synopses' words and word pairs
+      (:class:`FastTfidfVectorizer`) with :class:`MultilabelLogisticRegression`;
+    - ``bayes``: TF-IDF of the raw synopses' words (:class:`FastTfidfVectorizer`)
+      with :class:`MultilabelMultinomialNB`.
 
     A second stage (a logistic regression per genre over the out-of-fold
     scores of all members for all genres, a genre's own scores penalised
@@ -123,7 +123,7 @@ def make_genre_pipeline(**params):
         [
             (
                 "tfidf",
-                TfidfVectorizer(
+                FastTfidfVectorizer(
                     ngram_range=(1, 2),
                     min_df=2,
                     sublinear_tf=True,
@@ -137,7 +137,9 @@ def make_genre_pipeline(**params):
         [
             (
                 "tfidf",
-                TfidfVectorizer(min_df=2, sublinear_tf=True, stop_words="english"),
+                FastTfidfVectorizer(
+                    min_df=2, sublinear_tf=True, stop_words="english"
+                ),
             ),
             ("nb", MultilabelMultinomialNB(alpha=0.1)),
         ]

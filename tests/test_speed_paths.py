@@ -32,12 +32,12 @@ from skanime import (
     FocalMLPClassifier,
     SynopsisCleaner,
     TfidfWeightedW2VTransformer,
-    _embedding,
     _layers,
     _losses,
     _network,
     _optimizers,
     _text,
+    _tfidf,
 )
 
 DEFAULT_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
@@ -112,7 +112,7 @@ def test_tfidf_weights_equal_tfidf_vectorizer_exactly(options):
     documents = DOCS * 3 + ["robot robot robot", "", "école robot"]
 
     fast = transformer._tfidf_weights(documents)
-    plain = transformer._vectorizer.transform(documents)  # scikit-learn's loop
+    plain = TfidfVectorizer.transform(transformer._vectorizer, documents)
 
     assert sp.isspmatrix_csr(fast)
     assert fast.dtype == plain.dtype
@@ -127,7 +127,7 @@ def test_chunked_counting_equals_one_chunk(monkeypatch):
         vectors=_vectors(_all_words(DOCS)), sublinear_tf=True
     ).fit(DOCS)
     whole = transformer._tfidf_weights(documents)
-    monkeypatch.setattr(_embedding, "_CHUNK_DOCUMENTS", 3)
+    monkeypatch.setattr(_tfidf, "_CHUNK_DOCUMENTS", 3)
 
     chunked = transformer._tfidf_weights(documents)
 
@@ -160,13 +160,19 @@ _TEXT = st.text(
 
 @settings(max_examples=300, deadline=None)
 @given(text=_TEXT)
-def test_default_pattern_candidates_hold_exactly_the_tokens(text):
+def test_word_run_candidates_hold_exactly_the_tokens(text):
     # The candidates may hold extra words, but none the pattern would give
-    # (so no vocabulary word), and the pattern's tokens in the same order.
+    # (so no vocabulary word); non-ASCII candidates are tokenised again.
     pattern = re.compile(DEFAULT_PATTERN)
-    candidates = _embedding._default_pattern_candidates(text, pattern.findall)
+    tokens = []
+    for candidate in _tfidf._word_run_candidates([text]):
+        candidate = candidate.decode("utf-8", "surrogatepass")
+        if not candidate.isascii():
+            tokens.extend(pattern.findall(candidate))
+        elif pattern.fullmatch(candidate):
+            tokens.append(candidate)
 
-    assert [w for w in candidates if pattern.fullmatch(w)] == pattern.findall(text)
+    assert tokens == pattern.findall(text)
 
 
 @settings(max_examples=300, deadline=None)

@@ -243,8 +243,8 @@ class TfidfWeightedW2VTransformer(
 
     def _word_vectors(self, documents, analyzer):
         if self.vectors is None:
-            sentences = [analyzer(doc) for doc in documents]
-            if not any(sentences):
+            sentences = _Sentences(documents, analyzer)
+            if not sentences:
                 raise ValueError(
                     "Cannot train word2vec: the documents passed to fit contain no "
                     "token matching token_pattern. Pass real text or given vectors."
@@ -542,6 +542,36 @@ class TfidfWeightedW2VTransformer(
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
+
+
+class _Sentences:
+    """The documents' tokens, as word2vec iterates them: one list per document.
+
+    gensim reads the corpus once to count the words and once per epoch. The
+    tokens are held in one flat list, each distinct word as one shared str,
+    and each document's list is cut from it when gensim asks: a list of
+    lists would hold a list and a str per token, and leave the allocator's
+    memory in pieces that later arrays of the fit cannot reuse.
+    """
+
+    def __init__(self, documents, analyzer):
+        shared = {}.setdefault
+        tokens, ends = [], []
+        for doc in documents:
+            words = analyzer(doc)
+            tokens.extend(map(shared, words, words))
+            ends.append(len(tokens))
+        self._tokens = tokens
+        self._ends = ends
+
+    def __bool__(self):
+        return bool(self._tokens)
+
+    def __iter__(self):
+        start = 0
+        for end in self._ends:
+            yield self._tokens[start:end]
+            start = end
 
 
 def _words_array(vocabulary):

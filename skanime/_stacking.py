@@ -427,13 +427,14 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         if self.constant_labels_.size:
             warn_constant_labels(self.constant_labels_.tolist(), stacklevel=2)
 
-        self.transformers_ = []
-        inputs, classifiers = [], []
-        for (_, estimator), seed in zip(self.estimators, seeds, strict=True):
-            transformer, classifier, Z = self._fit_transformer(estimator, X, seed)
-            self.transformers_.append(transformer)
-            classifiers.append(classifier)
-            inputs.append(Z)
+        members = [
+            self._fit_transformer(estimator, X, seed)
+            for (_, estimator), seed in zip(self.estimators, seeds, strict=True)
+        ]
+        self.transformers_ = [transformer for transformer, _, _ in members]
+        classifiers = [classifier for _, classifier, _ in members]
+        inputs = [Z for _, _, Z in members]
+        del members
 
         fold_seeds = rng.randint(np.iinfo(np.int32).max, size=(n_members, len(splits)))
         with warnings.catch_warnings():
@@ -464,6 +465,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 )
                 _release_training_state(model)
             self.estimators_.append(_merge_linear(models))
+        # The members' features are the largest arrays of a fit; from here on
+        # only their scores are needed.
+        del inputs
         self._blank_fold_constant(oof_scores)
         for transformer, estimator in zip(
             self.transformers_, self.estimators, strict=True

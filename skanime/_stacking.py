@@ -12,7 +12,12 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
+from sklearn.utils.validation import (
+    _num_samples,
+    check_is_fitted,
+    has_fit_parameter,
+    indexable,
+)
 
 from ._linear import MultilabelLogisticRegression, _LinearScoresMixin
 from ._targets import (
@@ -29,6 +34,10 @@ from ._thresholds import apply_thresholds, fit_thresholds, positive_scores
 _LOGIT_CLIP = 12.0
 # Labels (coefficient rows) averaged at a time when linear fold models merge.
 _MERGE_ROWS = 4
+# Samples scored at a time by predict and transform: bounds the members'
+# intermediate arrays (a network's hidden layer has a row per sample) on
+# large inputs.
+_PREDICT_ROWS = 8192
 # The value of a member's ``embedding_init`` that asks for the word vectors of
 # the transformer before it (see ``estimators``).
 _VECTORS = "vectors"
@@ -546,6 +555,19 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             )
         if isinstance(X, list):
             X = np.asarray(X, dtype=object)
+        n_samples = _num_samples(X)
+        if n_samples <= _PREDICT_ROWS:
+            return self._member_scores_of(X)
+        return np.vstack(
+            [
+                self._member_scores_of(
+                    _safe_indexing(X, slice(start, start + _PREDICT_ROWS))
+                )
+                for start in range(0, n_samples, _PREDICT_ROWS)
+            ]
+        )
+
+    def _member_scores_of(self, X):
         columns = []
         for transformer, models in zip(
             self.transformers_, self.estimators_, strict=True

@@ -259,6 +259,22 @@ def test_stacker_constant_label_gets_base_rate_and_one_warning():
     np.testing.assert_allclose(model.predict_proba(docs[:3])[:, 4], 0.5 / (len(Y) + 1))
 
 
+def test_stacker_scores_large_inputs_in_chunks(monkeypatch):
+    from skanime import _stacking
+
+    docs, Y = _corpus()
+    model = _stacker().fit(docs, Y)
+    whole = model.predict_proba(docs)
+    monkeypatch.setattr(_stacking, "_PREDICT_ROWS", 7)
+    chunks = []
+    score = model._member_scores_of
+    model._member_scores_of = lambda X: chunks.append(len(X)) or score(X)
+    np.testing.assert_allclose(model.predict_proba(docs), whole, atol=1e-6)
+    assert chunks == [7] * (len(docs) // 7) + [len(docs) % 7] * (len(docs) % 7 > 0)
+    np.testing.assert_allclose(model.predict_proba(list(docs)), whole, atol=1e-6)
+    assert model.transform(docs).shape == (len(docs), Y.shape[1])
+
+
 def test_stacker_label_constant_in_a_fold_does_not_move_the_others():
     # Label 4 has one positive: the fold that holds it out trains on no
     # positive and scores it at a constant, the other folds by a model. Its

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._dtypes import FLOAT_DTYPES, resolve_float_dtype
 from ._text import TOKEN_PATTERN, check_documents
-from ._tfidf import FastTfidfVectorizer
+from ._tfidf import FastTfidfVectorizer, _weigh_counts
 
 logger = logging.getLogger("skanime")
 
@@ -424,18 +424,12 @@ class TfidfWeightedW2VTransformer(
     def _tfidf_weights(self, documents):
         """TF-IDF weights of ``documents``, equal to ``_vectorizer.transform``.
 
-        Counted by :class:`FastTfidfVectorizer` (tokens looked up and counted
-        in numpy), weighted here: ``norm`` applies to the mean vectors, not to
-        the weights.
+        Counted and weighted as :class:`FastTfidfVectorizer` does, without its
+        output conversion; the vectorizer has ``norm=None``: ``norm`` applies
+        to the mean vectors, not to the weights.
         """
         vectorizer = self._vectorizer  # the fitted settings, as in fit
-        weights = vectorizer._count_terms(documents)
-        if vectorizer.sublinear_tf:
-            np.log(weights.data, out=weights.data)
-            weights.data += 1.0
-        if vectorizer.use_idf:
-            weights.data *= vectorizer.idf_[weights.indices]
-        return weights
+        return _weigh_counts(vectorizer._tfidf, vectorizer._count_terms(documents))
 
     def _normalise_rows(self, weights):
         totals = np.asarray(weights.sum(axis=1)).ravel()

@@ -4,6 +4,7 @@ from . import datasets, metrics, model_selection
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
 from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
+from ._neighbors import MultilabelKNeighborsClassifier
 from ._persistence import (
     ModelFileError,
     ModelVersionWarning,
@@ -25,6 +26,7 @@ __all__ = [
     "GenreClassifier",
     "ModelFileError",
     "ModelVersionWarning",
+    "MultilabelKNeighborsClassifier",
     "MultilabelLogisticRegression",
     "MultilabelMultinomialNB",
     "MultilabelStackingClassifier",

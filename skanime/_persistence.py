@@ -51,6 +51,7 @@ SKANIME_TRUSTED_TYPES = (
     "skanime._focal_mlp.FocalMLPClassifier",
     "skanime._linear.MultilabelLogisticRegression",
     "skanime._linear.MultilabelMultinomialNB",
+    "skanime._neighbors.MultilabelKNeighborsClassifier",
     "skanime._pipeline.GenreClassifier",
     "skanime._stacking.MultilabelStackingClassifier",
     "skanime._text.SynopsisCleaner",

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from ._linear import MultilabelLogisticRegression, _LinearScoresMixin
+from ._neighbors import MultilabelKNeighborsClassifier
 from ._targets import (
     ConstantLabelWarning,
     check_label_indicator,
@@ -66,6 +67,32 @@ def _split_member(estimator):
     return None, estimator
 
 
+def _same_deterministic_transformer(first, second):
+    """Whether two members' transformers would fit to the same thing.
+
+    Same step types with equal parameters, and no step with a
+    ``random_state`` (which the stacker seeds per member).
+    """
+    if first is None or second is None or len(first.steps) != len(second.steps):
+        return False
+    for (_, a), (_, b) in zip(first.steps, second.steps, strict=True):
+        if type(a) is not type(b):
+            return False
+        params_a, params_b = a.get_params(deep=False), b.get_params(deep=False)
+        if "random_state" in params_a or params_a.keys() != params_b.keys():
+            return False
+        for name, value in params_a.items():
+            other = params_b[name]
+            if hasattr(value, "get_params") or hasattr(other, "get_params"):
+                return False
+            try:
+                if value is not other and not bool(value == other):
+                    return False
+            except (TypeError, ValueError):  # e.g. arrays of several values
+                return False
+    return True
+
+
 def _fit_fold(classifier, Z, Y, groups, train, seed):
     model = clone(classifier)
     if "random_state" in model.get_params(deep=False):
@@ -88,12 +115,20 @@ def _release_training_state(model):
         model.set_params(embedding_init=_VECTORS)
 
 
-def _merge_linear(models):
-    """Fold models of one member; linear ones merged into one model.
+def _merge_fold_models(models, classifier, Z, Y):
+    """Fold models of one member, as prediction uses them.
 
-    The mean logit of linear models on one feature space is the logit of the
-    model with their mean coefficients.
+    Linear ones merge into one model: the mean logit of linear models on one
+    feature space is the logit of the model with their mean coefficients.
+    Neighbours models are replaced by one fitted on all training rows
+    (fitting one stores its rows; with ``n_neighbors`` a share of the rows,
+    its neighbourhoods are the fold models' share): prediction then
+    compares a sample with each training row once, not ``cv - 1`` times.
     """
+    if len(models) > 1 and all(
+        isinstance(model, MultilabelKNeighborsClassifier) for model in models
+    ):
+        return [clone(classifier).fit(Z, Y)]
     if len(models) > 1 and all(
         isinstance(model, _LinearScoresMixin) for model in models
     ):
@@ -136,7 +171,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
        ``embedding_init="vectors"`` gets the ``vectors_`` of the transformer's
        last step (a :class:`TfidfWeightedW2VTransformer` with
        ``output="weights"``): its first layer starts from the word vectors
-       and is fine-tuned;
+       and is fine-tuned. Members whose transformers are equal and
+       deterministic (the same steps with the same parameters, none with a
+       ``random_state``) share one, fitted, stored and applied once;
     2. every training sample gets out-of-fold scores (logits) from the member
        models that did not train on it; ``final_estimator`` is fitted on
        them;
@@ -146,7 +183,11 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
        that saw the rows they are chosen on.
 
     At prediction a member's score is the mean logit of its fold models (a
-    cross-validated ensemble): no member is refitted on all samples.
+    cross-validated ensemble). The exception is a
+    :class:`MultilabelKNeighborsClassifier` member: fitting one only stores
+    samples, so one model on all training samples replaces its fold models
+    (with a fractional ``n_neighbors`` its neighbourhoods are the same share
+    of the samples as the fold models').
 
     Parameters
     ----------
@@ -191,12 +232,16 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
     Attributes
     ----------
     transformers_ : list of (Pipeline or None)
-        Fitted transformer of each member.
+        Fitted transformer of each member (the same object for members that
+        share one).
 
     estimators_ : list of list of estimator
         Fitted classifiers of each member, one per fold (one in all for a
-        :class:`MultilabelLogisticRegression` member, whose fold models are
-        merged by averaging their coefficients).
+        :class:`MultilabelLogisticRegression` or
+        :class:`MultilabelMultinomialNB` member, whose fold models are merged
+        by averaging their coefficients, and for a
+        :class:`MultilabelKNeighborsClassifier` member, fitted on all
+        samples).
 
     final_estimator_ : estimator
         Second stage fitted on all out-of-fold member scores.
@@ -385,6 +430,23 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             classifier.set_params(embedding_init=vectors)
         return transformer, classifier, Z
 
+    def _fitted_twin(self, estimator, members):
+        """A fitted transformer (and its output) this member can share, or None.
+
+        Members whose transformers are equal and deterministic (e.g. the same
+        TF-IDF) share one: it is fitted, stored and applied once.
+        """
+        transformer, classifier = _split_member(estimator)
+        init = classifier.get_params(deep=False).get("embedding_init")
+        if transformer is None or (isinstance(init, str) and init == _VECTORS):
+            return None
+        for fitted, _, Z in members:
+            if fitted is not None and _same_deterministic_transformer(
+                transformer, fitted
+            ):
+                return fitted, Z
+        return None
+
     @_fit_context(
         # The members are validated when they are fitted.
         prefer_skip_nested_validation=False
@@ -436,10 +498,14 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         if self.constant_labels_.size:
             warn_constant_labels(self.constant_labels_.tolist(), stacklevel=2)
 
-        members = [
-            self._fit_transformer(estimator, X, seed)
-            for (_, estimator), seed in zip(self.estimators, seeds, strict=True)
-        ]
+        members = []
+        for (_, estimator), seed in zip(self.estimators, seeds, strict=True):
+            shared = self._fitted_twin(estimator, members)
+            if shared is None:
+                members.append(self._fit_transformer(estimator, X, seed))
+            else:
+                transformer, Z = shared
+                members.append((transformer, clone(_split_member(estimator)[1]), Z))
         self.transformers_ = [transformer for transformer, _, _ in members]
         classifiers = [classifier for _, classifier, _ in members]
         inputs = [Z for _, _, Z in members]
@@ -473,7 +539,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                     model, _safe_indexing(inputs[m], test)
                 )
                 _release_training_state(model)
-            self.estimators_.append(_merge_linear(models))
+            self.estimators_.append(
+                _merge_fold_models(models, classifiers[m], inputs[m], Y)
+            )
         # The members' features are the largest arrays of a fit; from here on
         # only their scores are needed.
         del inputs
@@ -569,10 +637,16 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
 
     def _member_scores_of(self, X):
         columns = []
+        outputs = {}  # members sharing a transformer apply it once
         for transformer, models in zip(
             self.transformers_, self.estimators_, strict=True
         ):
-            Z = X if transformer is None else transformer.transform(X)
+            if transformer is None:
+                Z = X
+            elif id(transformer) in outputs:
+                Z = outputs[id(transformer)]
+            else:
+                Z = outputs[id(transformer)] = transformer.transform(X)
             scores = _member_scores(models[0], Z)
             for model in models[1:]:
                 scores += _member_scores(model, Z)

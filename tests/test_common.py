@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import (
 
 from skanime import (
     FocalMLPClassifier,
+    MultilabelKNeighborsClassifier,
     MultilabelLogisticRegression,
     MultilabelMultinomialNB,
 )
@@ -17,6 +18,8 @@ ESTIMATORS = [
     MultilabelLogisticRegression(),
     MultilabelLogisticRegression(solver="lbfgs"),
     MultilabelMultinomialNB(),
+    MultilabelKNeighborsClassifier(),
+    MultilabelKNeighborsClassifier(n_neighbors=5, similarity_power=0.0),
 ]
 
 

@@ -14,12 +14,14 @@ from sklearn.preprocessing import StandardScaler
 
 from skanime import (
     FocalMLPClassifier,
+    MultilabelKNeighborsClassifier,
     MultilabelLogisticRegression,
     MultilabelStackingClassifier,
     TfidfWeightedW2VTransformer,
+    _stacking,
     make_genre_pipeline,
 )
-from skanime._stacking import _merge_linear
+from skanime._stacking import _merge_fold_models
 
 WORDS = {
     0: ["robot", "pilot", "mecha", "colony", "battle"],
@@ -152,10 +154,36 @@ def test_merged_linear_fold_models_give_the_mean_logit():
     X = TfidfVectorizer().fit_transform(docs)
     models = [MultilabelLogisticRegression(C=c).fit(X, Y) for c in (1.0, 3.0, 10.0)]
     expected = np.mean([m.decision_function(X) for m in models], axis=0)
-    (merged,) = _merge_linear([clone(m).fit(X, Y) for m in models])
+    (merged,) = _merge_fold_models(
+        [clone(m).fit(X, Y) for m in models], models[0], X, Y
+    )
     np.testing.assert_allclose(
         merged.decision_function(X), expected, rtol=1e-4, atol=1e-5
     )
+
+
+def test_neighbours_fold_models_become_one_model_on_all_rows():
+    docs, Y = _corpus()
+    X = TfidfVectorizer().fit_transform(docs)
+    knn = MultilabelKNeighborsClassifier(n_neighbors=0.1)
+    halves = [np.arange(0, len(docs), 2), np.arange(1, len(docs), 2)]
+    folds = [clone(knn).fit(X[rows], Y[rows]) for rows in halves]
+    (merged,) = _merge_fold_models(folds, knn, X, Y)
+    assert merged.n_neighbors_ == round(0.1 * len(docs))
+    np.testing.assert_array_equal(
+        merged.predict_proba(X), clone(knn).fit(X, Y).predict_proba(X)
+    )
+
+
+def test_stacker_with_a_neighbours_member_scores_each_row_once():
+    docs, Y = _corpus()
+    member = make_pipeline(TfidfVectorizer(), MultilabelKNeighborsClassifier(0.2))
+    model = MultilabelStackingClassifier(
+        [("knn", member), ("linear", _linear())], cv=3, random_state=0
+    ).fit(docs, Y)
+    (knn,) = model.estimators_[0]
+    assert knn._samples_t.shape[1] == len(docs)
+    assert model.predict_proba(docs).shape == Y.shape
 
 
 def test_stacker_thresholds_come_from_out_of_fold_predictions():
@@ -478,3 +506,43 @@ def test_default_model_fits_transformers_once_and_classifiers_per_fold():
     )
     assert np.all(stack.thresholds_ <= shared)
     assert pipeline.predict(docs).sum(axis=1).min() >= 1
+
+
+def test_members_with_equal_deterministic_transformers_share_one(monkeypatch):
+    docs, Y = _corpus()
+    members = [
+        ("linear", _linear()),
+        ("knn", make_pipeline(TfidfVectorizer(), MultilabelKNeighborsClassifier(0.1))),
+        ("pairs", make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), _linear()[-1])),
+    ]
+    fits = []
+    original_fit = TfidfVectorizer.fit_transform
+
+    def counted(self, *args, **kwargs):
+        fits.append(self.ngram_range)
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(TfidfVectorizer, "fit_transform", counted)
+    shared = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    assert fits == [(1, 1), (1, 2)]
+    first, second, third = shared.transformers_
+    assert first is second and third is not first
+    pickled = pickle.loads(pickle.dumps(shared))
+    assert pickled.transformers_[0] is pickled.transformers_[1]
+
+    monkeypatch.setattr(
+        _stacking, "_same_deterministic_transformer", lambda first, second: False
+    )
+    separate = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    assert separate.transformers_[0] is not separate.transformers_[1]
+    np.testing.assert_array_equal(
+        shared.predict_proba(docs), separate.predict_proba(docs)
+    )
+
+
+def test_transformers_with_a_random_state_are_not_shared():
+    docs, Y = _corpus()
+    model = MultilabelStackingClassifier(
+        [("a", _network()), ("b", _network())], cv=3, random_state=0
+    ).fit(docs, Y)
+    assert model.transformers_[0] is not model.transformers_[1]

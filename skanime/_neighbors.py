@@ -1,0 +1,299 @@
+"""Multilabel nearest neighbours on the cosine similarity of sparse features."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, RealNotInt
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._target_encoding import _TargetColumnsMixin
+
+# Query rows compared with the stored samples at a time: the similarities of
+# a block are a sparse matrix with up to this many times n_samples entries.
+_QUERY_ROWS = 1024
+# Logits of the smoothed probabilities are clipped there, so that a
+# probability of exactly 0 or 1 (smoothing=0) stays finite.
+_LOGIT_CLIP = 12.0
+
+
+def _unit_rows(X):
+    """``X`` as CSR float32 with rows of unit Euclidean norm (zero rows kept)."""
+    X = sparse.csr_matrix(X, dtype=np.float32, copy=True)
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    X.data *= np.repeat(scale, np.diff(X.indptr)).astype(np.float32)
+    return X
+
+
+def _top_similarities(similarities, k):
+    """Each row's ``k`` largest positive similarities, as a CSR matrix."""
+    similarities = similarities.tocsr()
+    similarities.data[similarities.data <= 0] = 0
+    similarities.eliminate_zeros()
+    indptr, data, indices = similarities.indptr, similarities.data, similarities.indices
+    lengths = np.diff(indptr)
+    keep = np.ones(data.size, dtype=bool)
+    # Row by row on the non-zeros only: a dense partition of the whole block
+    # would sort mostly zeros (and numpy's selection is slow on ties).
+    for row in np.flatnonzero(lengths > k):
+        start, stop = indptr[row], indptr[row + 1]
+        drop = np.argpartition(data[start:stop], stop - start - k)[: stop - start - k]
+        keep[start + drop] = False
+    kept_per_row = np.minimum(lengths, k)
+    return sparse.csr_matrix(
+        (data[keep], indices[keep], np.concatenate([[0], np.cumsum(kept_per_row)])),
+        shape=similarities.shape,
+    )
+
+
+class MultilabelKNeighborsClassifier(
+    _TargetColumnsMixin, ClassifierMixin, BaseEstimator
+):
+    """Labels of the most similar training samples, weighted by similarity.
+
+    A sample's probability of a label is the share of that label among its
+    ``n_neighbors`` most similar training samples (cosine similarity of the
+    features, e.g. TF-IDF rows), each neighbour weighted by its similarity
+    to the power ``similarity_power``, moved a fraction ``smoothing`` of
+    the way to the label's training rate. Similarities are sparse products,
+    so a sample is compared only with the training samples it shares a
+    feature with; a sample that shares none gets the training rates.
+
+    ``y`` may also be 1-D class labels: a binary target has one output (the
+    share of ``classes_[1]``), a multiclass target one per class, with
+    ``predict_proba`` normalised over the classes.
+
+    Parameters
+    ----------
+    n_neighbors : int or float, default=0.02
+        Neighbours per sample: a count (int), or a share of the training
+        samples (float in (0, 1), at least one neighbour), which keeps
+        neighbourhoods alike between models fitted on training sets of
+        different sizes.
+
+    similarity_power : float, default=3.0
+        Power of the similarity that weights a neighbour; 0 weights all
+        ``n_neighbors`` alike.
+
+    smoothing : float, default=0.1
+        Fraction of the way from a label's neighbour share to its training
+        rate; keeps probabilities off 0 and 1 where the neighbours agree.
+
+    Attributes
+    ----------
+    n_neighbors_ : int
+        Neighbours per sample, from ``n_neighbors`` and the number of
+        training samples.
+
+    label_rates_ : ndarray of shape (n_outputs,)
+        Training rate of each output column.
+
+    classes_ : ndarray of shape (n_labels,) or (n_classes,)
+        ``arange(n_labels)`` for a label indicator target, the class labels
+        for a 1-D target.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    See Also
+    --------
+    sklearn.neighbors.KNeighborsClassifier : Dense neighbours with any metric.
+
+    Notes
+    -----
+    The training samples are kept, unit-normalised, with their features
+    rounded to float16 precision (so that a model file stores them in half
+    the space and predicts exactly as the fitted model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanime import MultilabelKNeighborsClassifier
+    >>> X = np.array([[1.0, 0.0, 1.0], [1.0, 0.1, 0.8], [0.0, 1.0, 0.0],
+    ...               [0.1, 1.0, 0.0]])
+    >>> Y = np.array([[1, 0], [1, 1], [0, 1], [0, 1]])
+    >>> model = MultilabelKNeighborsClassifier(n_neighbors=2, smoothing=0.0)
+    >>> model.fit(X, Y).predict([[1.0, 0.0, 0.9], [0.0, 1.0, 0.1]])
+    array([[1, 0],
+           [0, 1]])
+    >>> model.predict_proba([[0.0, 1.0, 0.1]]).round(2)
+    array([[0., 1.]])
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+        ],
+        "similarity_power": [Interval(Real, 0, None, closed="left")],
+        "smoothing": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(self, n_neighbors=0.02, *, similarity_power=3.0, smoothing=0.1):
+        self.n_neighbors = n_neighbors
+        self.similarity_power = similarity_power
+        self.smoothing = smoothing
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Store the unit-normalised training samples and their labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (e.g. TF-IDF rows).
+        y : {array-like, sparse matrix} of shape (n_samples, n_labels) or \
+                (n_samples,)
+            Label indicator matrix of 0 and 1, or 1-D class labels (binary
+            or multiclass).
+
+        Returns
+        -------
+        self : MultilabelKNeighborsClassifier
+            The fitted model.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+        )
+        Y = self._encode_targets(y, dtype=np.uint8)
+        n_samples = X.shape[0]
+        if isinstance(self.n_neighbors, Integral):
+            k = int(self.n_neighbors)
+        else:
+            k = max(1, int(round(self.n_neighbors * n_samples)))
+        self.n_neighbors_ = min(k, n_samples)
+        samples = _unit_rows(X)
+        # float16-representable values: a model file stores them in half the
+        # space and the loaded model predicts exactly as this one.
+        samples.data = samples.data.astype(np.float16).astype(np.float32)
+        # Features by samples: a block of queries times it is the block's
+        # similarities to every training sample, one sparse product.
+        self._samples_t = samples.T.tocsr()
+        self._labels = np.ascontiguousarray(Y)
+        self.label_rates_ = Y.mean(axis=0, dtype=np.float64)
+        return self
+
+    def _shares(self, X):
+        """Similarity-weighted label shares of the neighbours, smoothed."""
+        labels = self._labels.astype(np.float32)
+        proba = np.empty((X.shape[0], labels.shape[1]))
+        for start in range(0, X.shape[0], _QUERY_ROWS):
+            queries = _unit_rows(X[start : start + _QUERY_ROWS])
+            weights = _top_similarities(queries @ self._samples_t, self.n_neighbors_)
+            if self.similarity_power != 1:
+                weights.data **= np.float32(self.similarity_power)
+            total = np.asarray(weights.sum(axis=1), dtype=np.float64)
+            shared = np.asarray(weights @ labels, dtype=np.float64)
+            block = proba[start : start + queries.shape[0]]
+            np.divide(shared, total, out=block, where=total > 0)
+            block[total.ravel() <= 0] = self.label_rates_
+        # float32 rounding can put a share a hair above 1.
+        np.clip(proba, 0.0, 1.0, out=proba)
+        proba *= 1.0 - self.smoothing
+        proba += self.smoothing * self.label_rates_
+        return proba
+
+    def _checked_features(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+
+    def predict_proba(self, X):
+        """Probability of each label (or class).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels) or (n_samples, n_classes)
+            Smoothed neighbour shares of each label for a label indicator
+            target; class probabilities (rows summing to one) for 1-D
+            targets.
+        """
+        return self._decode_proba(self._shares(self._checked_features(X)))
+
+    def decision_function(self, X):
+        """Logit of each label's probability (or of each class's share).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            One column per label, or per class of a multiclass target; 1-D
+            (the logit of ``classes_[1]``) for a binary target.
+        """
+        logits = self._trusted_decision_function(self._checked_features(X))
+        return logits.ravel() if self._target_kind == "binary" else logits
+
+    def _trusted_decision_function(self, X):
+        """``decision_function`` without input checks, for a trusted caller.
+
+        Always 2-D: one column per output.
+        """
+        proba = self._shares(X)
+        with np.errstate(divide="ignore"):
+            logits = np.log(proba) - np.log1p(-proba)
+        return np.clip(logits, -_LOGIT_CLIP, _LOGIT_CLIP)
+
+    def predict(self, X):
+        """Labels whose probability is at least 0.5 (or the likeliest class).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_labels) or (n_samples,)
+            Label indicator matrix for a label indicator target; class labels
+            for 1-D targets.
+        """
+        proba = self.predict_proba(X)
+        return self._decode_predictions(proba, lambda n: np.full(n, 0.5))
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        samples_t = state.pop("_samples_t", None)
+        if samples_t is None:
+            return state
+        index_type = np.uint16 if samples_t.shape[1] <= 1 << 16 else np.int32
+        state["_samples_t_parts"] = (
+            samples_t.data.astype(np.float16),
+            samples_t.indices.astype(index_type),
+            samples_t.indptr,
+            samples_t.shape,
+        )
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        parts = state.pop("_samples_t_parts", None)
+        if parts is not None:
+            data, indices, indptr, shape = parts
+            state["_samples_t"] = sparse.csr_matrix(
+                (data.astype(np.float32), indices.astype(np.int32), indptr),
+                shape=tuple(shape),
+            )
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags

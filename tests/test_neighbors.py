@@ -1,0 +1,134 @@
+"""MultilabelKNeighborsClassifier against a brute-force reference."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import logit
+
+from skanime import MultilabelKNeighborsClassifier, _neighbors, load_model, save_model
+
+
+def _data(n_train=300, n_test=120, n_features=50, n_labels=5, seed=0):
+    rng = np.random.RandomState(seed)
+    X = sp.random(n_train, n_features, density=0.1, random_state=rng, format="csr")
+    Q = sp.random(n_test, n_features, density=0.1, random_state=rng, format="csr")
+    Y = (rng.rand(n_train, n_labels) < 0.3).astype(int)
+    return X, Y, Q
+
+
+def _reference(X, Y, Q, k, power, smoothing):
+    """Row by row: cosine, the k largest positive similarities, weighted shares."""
+
+    def unit(M):
+        M = M.toarray().astype(np.float64)
+        norms = np.linalg.norm(M, axis=1, keepdims=True)
+        return np.divide(M, norms, out=np.zeros_like(M), where=norms > 0)
+
+    stored = unit(X).astype(np.float32).astype(np.float16).astype(np.float64)
+    similarities = unit(Q) @ stored.T
+    rates = Y.mean(axis=0)
+    proba = np.empty((Q.shape[0], Y.shape[1]))
+    for i, row in enumerate(similarities):
+        positive = np.flatnonzero(row > 0)
+        nearest = positive[np.argsort(-row[positive], kind="stable")[:k]]
+        weights = row[nearest] ** power
+        proba[i] = weights @ Y[nearest] / weights.sum() if nearest.size else rates
+    return (1 - smoothing) * proba + smoothing * rates
+
+
+@pytest.mark.parametrize(
+    "k, power, smoothing", [(7, 2.0, 0.1), (1, 3.0, 0.0), (50, 0.0, 0.3)]
+)
+def test_probabilities_match_the_brute_force_reference(k, power, smoothing):
+    X, Y, Q = _data()
+    model = MultilabelKNeighborsClassifier(
+        n_neighbors=k, similarity_power=power, smoothing=smoothing
+    ).fit(X, Y)
+    expected = _reference(X, Y, Q, k, power, smoothing)
+    np.testing.assert_allclose(model.predict_proba(Q), expected, atol=1e-5)
+
+
+def test_a_fractional_neighbour_count_is_a_share_of_the_training_samples():
+    X, Y, _ = _data()
+    assert MultilabelKNeighborsClassifier(0.02).fit(X, Y).n_neighbors_ == 6
+    assert MultilabelKNeighborsClassifier(0.02).fit(X[:100], Y[:100]).n_neighbors_ == 2
+    assert MultilabelKNeighborsClassifier(0.001).fit(X[:100], Y[:100]).n_neighbors_ == 1
+    assert MultilabelKNeighborsClassifier(500).fit(X, Y).n_neighbors_ == 300
+
+
+def test_samples_without_a_shared_feature_get_the_training_rates():
+    X = sp.csr_matrix(np.array([[1.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0]]))
+    Y = np.array([[1, 0], [1, 1], [0, 1]])
+    model = MultilabelKNeighborsClassifier(n_neighbors=2, smoothing=0.5).fit(X, Y)
+    proba = model.predict_proba(np.array([[0, 0, 1.0], [0, 0, 0]]))
+    np.testing.assert_allclose(proba, np.tile(Y.mean(axis=0), (2, 1)))
+
+
+def test_decision_function_is_the_clipped_logit_of_the_probabilities():
+    X, Y, Q = _data()
+    model = MultilabelKNeighborsClassifier(n_neighbors=5, smoothing=0.0).fit(X, Y)
+    proba = model.predict_proba(Q)
+    assert proba.min() >= 0 and proba.max() <= 1
+    expected = np.clip(logit(proba), -_neighbors._LOGIT_CLIP, _neighbors._LOGIT_CLIP)
+    logits = model.decision_function(Q)
+    assert np.isfinite(logits).all()
+    np.testing.assert_allclose(logits, expected)
+    np.testing.assert_array_equal(model.predict(Q), (proba >= 0.5).astype(int))
+
+
+def test_large_inputs_are_scored_in_blocks_as_one(monkeypatch):
+    X, Y, Q = _data(n_test=250)
+    model = MultilabelKNeighborsClassifier(n_neighbors=9).fit(X, Y)
+    whole = model.predict_proba(Q)
+    monkeypatch.setattr(_neighbors, "_QUERY_ROWS", 16)
+    np.testing.assert_array_equal(model.predict_proba(Q), whole)
+
+
+def test_dense_and_sparse_features_give_the_same_model():
+    X, Y, Q = _data()
+    sparse_model = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X, Y)
+    dense_model = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X.toarray(), Y)
+    np.testing.assert_allclose(
+        dense_model.predict_proba(Q.toarray()), sparse_model.predict_proba(Q)
+    )
+
+
+def test_one_dimensional_targets_give_class_probabilities():
+    X, Y, Q = _data()
+    classes = np.array(["a", "b", "c"])[Y[:, :3].argmax(axis=1)]
+    multiclass = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X, classes)
+    proba = multiclass.predict_proba(Q)
+    assert proba.shape == (Q.shape[0], 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(multiclass.predict(Q)) <= set(classes)
+    binary = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X, Y[:, 0])
+    assert binary.predict_proba(Q).shape == (Q.shape[0], 2)
+    assert binary.decision_function(Q).shape == (Q.shape[0],)
+
+
+def test_saved_models_predict_exactly_as_the_fitted_one(tmp_path):
+    X, Y, Q = _data()
+    model = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X, Y)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(Q), model.predict_proba(Q))
+    save_model(model, tmp_path / "knn.skops")
+    loaded = load_model(tmp_path / "knn.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(Q), model.predict_proba(Q))
+
+
+def test_stored_samples_take_half_precision_space():
+    X, Y, _ = _data(n_train=2000, n_features=500)
+    model = MultilabelKNeighborsClassifier().fit(X, Y)
+    state = model.__getstate__()
+    data, indices, _, _ = state["_samples_t_parts"]
+    assert data.dtype == np.float16 and indices.dtype == np.uint16
+    assert len(pickle.dumps(model)) < 5.5 * model._samples_t.nnz
+
+
+def test_features_must_match_the_fitted_number():
+    X, Y, _ = _data()
+    model = MultilabelKNeighborsClassifier().fit(X, Y)
+    with pytest.raises(ValueError, match="50 features"):
+        model.predict_proba(sp.random(3, 40, density=0.2, format="csr"))

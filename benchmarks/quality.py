@@ -72,8 +72,8 @@ skanime_default
 skanime_neighbors
     The default with a fourth member, ``MultilabelKNeighborsClassifier()``
     on the bayes member's TF-IDF (which both then share, with
-    ``max_df=0.05``); not the default: it predicts batches at 7,800
-    synopses/s where the default predicts 12,600 (``neighbors_cost.md``).
+    ``max_df=0.05``); not the default: it predicts batches at 7,500
+    synopses/s where the default predicts 12,500 (``neighbors_cost.md``).
 
 Scores: micro- and macro-averaged F1, Hamming loss, precision of the
 top-scored genre (P@1), label ranking average precision (LRAP), the wall time
@@ -887,8 +887,8 @@ SYSTEMS_TEXT = """
   `MultilabelKNeighborsClassifier()` (the 2% most similar training synopses,
   weighted by cosine similarity cubed) on the bayes member's TF-IDF, which
   the two share (`max_df=0.05`, words in more than 5% of the synopses left
-  out). Not the default: batches predict at 7,800 synopses/s where the
-  default predicts 12,600 (`neighbors_cost.md`; the target is 10,000).
+  out). Not the default: batches predict at 7,500 synopses/s where the
+  default predicts 12,500 (`neighbors_cost.md`; the target is 10,000).
 
 Scores use `sklearn.metrics` (`f1_score` micro and macro with
 `zero_division=0`, `hamming_loss`, `label_ranking_average_precision_score`)

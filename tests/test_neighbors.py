@@ -132,3 +132,18 @@ def test_features_must_match_the_fitted_number():
     model = MultilabelKNeighborsClassifier().fit(X, Y)
     with pytest.raises(ValueError, match="50 features"):
         model.predict_proba(sp.random(3, 40, density=0.2, format="csr"))
+
+
+def test_more_samples_than_uint16_indices_round_trip_exactly():
+    rng = np.random.RandomState(0)
+    n = (1 << 16) + 100
+    X = sp.random(n, 6, density=0.3, random_state=rng, format="csr")
+    Y = (rng.rand(n, 2) < 0.4).astype(int)
+    model = MultilabelKNeighborsClassifier(n_neighbors=10).fit(X, Y)
+    data, indices, _, _ = model.__getstate__()["_samples_t_parts"]
+    assert indices.dtype == np.int32
+    queries = X[:20]
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(
+        again.predict_proba(queries), model.predict_proba(queries)
+    )

@@ -19,7 +19,9 @@ from skanime import (
     MultilabelStackingClassifier,
     TfidfWeightedW2VTransformer,
     _stacking,
+    load_model,
     make_genre_pipeline,
+    save_model,
 )
 from skanime._stacking import _merge_fold_models
 
@@ -546,3 +548,16 @@ def test_transformers_with_a_random_state_are_not_shared():
         [("a", _network()), ("b", _network())], cv=3, random_state=0
     ).fit(docs, Y)
     assert model.transformers_[0] is not model.transformers_[1]
+
+
+def test_a_shared_transformer_stays_shared_in_a_model_file(tmp_path):
+    docs, Y = _corpus()
+    members = [
+        ("linear", _linear()),
+        ("knn", make_pipeline(TfidfVectorizer(), MultilabelKNeighborsClassifier(0.1))),
+    ]
+    model = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    save_model(model, tmp_path / "stack.skops")
+    loaded = load_model(tmp_path / "stack.skops")
+    assert loaded.transformers_[0] is loaded.transformers_[1]
+    np.testing.assert_array_equal(loaded.predict_proba(docs), model.predict_proba(docs))

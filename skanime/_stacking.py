@@ -73,7 +73,7 @@ def _same_deterministic_transformer(first, second):
     Same step types with equal parameters, and no step with a
     ``random_state`` (which the stacker seeds per member).
     """
-    if first is None or second is None or len(first.steps) != len(second.steps):
+    if len(first.steps) != len(second.steps):
         return False
     for (_, a), (_, b) in zip(first.steps, second.steps, strict=True):
         if type(a) is not type(b):

@@ -382,7 +382,11 @@ class GenreClassifier(BaseEstimator):
             Predicted genre names of each synopsis, in ``classes_`` order.
         """
         indicator = self.predict_indicator(X)
-        return [list(g) for g in self._binarizer.inverse_transform(indicator)]
+        rows, columns = np.nonzero(indicator)
+        names = self.classes_[columns].tolist()
+        ends = np.cumsum(np.bincount(rows, minlength=indicator.shape[0])).tolist()
+        starts = [0, *ends[:-1]]
+        return [names[start:end] for start, end in zip(starts, ends, strict=True)]
 
     def top_genres(self, X, k=3):
         """The ``k`` most probable genres of each synopsis.

@@ -125,7 +125,7 @@ def test_a_model_from_a_newer_skops_protocol(tmp_path, capsys, small_model):
 
 def test_a_model_whose_state_does_not_match_this_version(tmp_path, capsys):
     model = _small_model()
-    del model._binarizer
+    del model.pipeline_[-1].estimators_
     save_model(model, tmp_path / "old.skops")
     for command in (["predict", str(tmp_path / "old.skops"), "a robot"],
                     ["explain", str(tmp_path / "old.skops"), "a robot"]):  # fmt: skip

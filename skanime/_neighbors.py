@@ -6,6 +6,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, RealNotInt
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._target_encoding import _TargetColumnsMixin
@@ -81,6 +82,12 @@ class MultilabelKNeighborsClassifier(
         Fraction of the way from a label's neighbour share to its training
         rate; keeps probabilities off 0 and 1 where the neighbours agree.
 
+    n_jobs : int or None, default=None
+        Threads comparing blocks of 1,024 queries with the training samples
+        at prediction (the sparse products run without the GIL); ``None``
+        means one unless in a :func:`joblib.parallel_backend` context, -1
+        all processors. Predictions do not depend on it.
+
     Attributes
     ----------
     n_neighbors_ : int
@@ -129,12 +136,16 @@ class MultilabelKNeighborsClassifier(
         ],
         "similarity_power": [Interval(Real, 0, None, closed="left")],
         "smoothing": [Interval(Real, 0, 1, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
-    def __init__(self, n_neighbors=0.02, *, similarity_power=3.0, smoothing=0.1):
+    def __init__(
+        self, n_neighbors=0.02, *, similarity_power=3.0, smoothing=0.1, n_jobs=None
+    ):
         self.n_neighbors = n_neighbors
         self.similarity_power = similarity_power
         self.smoothing = smoothing
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -184,21 +195,31 @@ class MultilabelKNeighborsClassifier(
         """Similarity-weighted label shares of the neighbours, smoothed."""
         labels = self._labels.astype(np.float32)
         proba = np.empty((X.shape[0], labels.shape[1]))
-        for start in range(0, X.shape[0], _QUERY_ROWS):
-            queries = _unit_rows(X[start : start + _QUERY_ROWS])
-            weights = _top_similarities(queries @ self._samples_t, self.n_neighbors_)
-            if self.similarity_power != 1:
-                weights.data **= np.float32(self.similarity_power)
-            total = np.asarray(weights.sum(axis=1), dtype=np.float64)
-            shared = np.asarray(weights @ labels, dtype=np.float64)
-            block = proba[start : start + queries.shape[0]]
-            np.divide(shared, total, out=block, where=total > 0)
-            block[total.ravel() <= 0] = self.label_rates_
+        starts = range(0, X.shape[0], _QUERY_ROWS)
+        if len(starts) > 1:
+            Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(self._shares_of_block)(X, start, labels, proba)
+                for start in starts
+            )
+        else:
+            self._shares_of_block(X, 0, labels, proba)
         # float32 rounding can put a share a hair above 1.
         np.clip(proba, 0.0, 1.0, out=proba)
         proba *= 1.0 - self.smoothing
         proba += self.smoothing * self.label_rates_
         return proba
+
+    def _shares_of_block(self, X, start, labels, proba):
+        """Unsmoothed shares of the block of queries from row ``start``, in place."""
+        queries = _unit_rows(X[start : start + _QUERY_ROWS])
+        weights = _top_similarities(queries @ self._samples_t, self.n_neighbors_)
+        if self.similarity_power != 1:
+            weights.data **= np.float32(self.similarity_power)
+        total = np.asarray(weights.sum(axis=1), dtype=np.float64)
+        shared = np.asarray(weights @ labels, dtype=np.float64)
+        block = proba[start : start + queries.shape[0]]
+        np.divide(shared, total, out=block, where=total > 0)
+        block[total.ravel() <= 0] = self.label_rates_
 
     def _checked_features(self, X):
         check_is_fitted(self)

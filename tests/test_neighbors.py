@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import logit
+from sklearn.base import clone
 
 from skanime import MultilabelKNeighborsClassifier, _neighbors, load_model, save_model
 
@@ -84,6 +85,8 @@ def test_large_inputs_are_scored_in_blocks_as_one(monkeypatch):
     whole = model.predict_proba(Q)
     monkeypatch.setattr(_neighbors, "_QUERY_ROWS", 16)
     np.testing.assert_array_equal(model.predict_proba(Q), whole)
+    threaded = clone(model).set_params(n_jobs=2).fit(X, Y)
+    np.testing.assert_array_equal(threaded.predict_proba(Q), whole)
 
 
 def test_dense_and_sparse_features_give_the_same_model():

@@ -13,6 +13,7 @@ from ._persistence import (
     save_model,
 )
 from ._pipeline import GenreClassifier, make_genre_pipeline
+from ._rare_features import RareFeatureSelector
 from ._stacking import MultilabelStackingClassifier
 from ._targets import ConstantLabelWarning
 from ._text import SynopsisCleaner
@@ -30,6 +31,7 @@ __all__ = [
     "MultilabelLogisticRegression",
     "MultilabelMultinomialNB",
     "MultilabelStackingClassifier",
+    "RareFeatureSelector",
     "SynopsisCleaner",
     "TfidfWeightedW2VTransformer",
     "UntrustedModelError",

@@ -53,6 +53,7 @@ SKANIME_TRUSTED_TYPES = (
     "skanime._linear.MultilabelMultinomialNB",
     "skanime._neighbors.MultilabelKNeighborsClassifier",
     "skanime._pipeline.GenreClassifier",
+    "skanime._rare_features.RareFeatureSelector",
     "skanime._stacking.MultilabelStackingClassifier",
     "skanime._text.SynopsisCleaner",
     "skanime._tfidf.FastTfidfVectorizer",

@@ -11,6 +11,7 @@ from skanime import (
     MultilabelKNeighborsClassifier,
     MultilabelLogisticRegression,
     MultilabelMultinomialNB,
+    RareFeatureSelector,
 )
 
 ESTIMATORS = [
@@ -20,6 +21,8 @@ ESTIMATORS = [
     MultilabelMultinomialNB(),
     MultilabelKNeighborsClassifier(),
     MultilabelKNeighborsClassifier(n_neighbors=5, similarity_power=0.0),
+    RareFeatureSelector(max_df=1.0),
+    RareFeatureSelector(max_df=0.5, norm=None),
 ]
 
 

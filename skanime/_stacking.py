@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
@@ -61,36 +62,59 @@ def _member_scores(estimator, X):
 
 
 def _split_member(estimator):
-    """``(transformer or None, classifier)`` of a member."""
-    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
-        return estimator[:-1], estimator.steps[-1][1]
-    return None, estimator
+    """``(transformer or None, classifier)`` of a member.
 
-
-def _same_deterministic_transformer(first, second):
-    """Whether two members' transformers would fit to the same thing.
-
-    Same step types with equal parameters, and no step with a
-    ``random_state`` (which the stacker seeds per member).
+    The transformer holds the steps before the classifier that do something
+    (not ``"passthrough"`` or None).
     """
-    if len(first.steps) != len(second.steps):
+    if not isinstance(estimator, Pipeline):
+        return None, estimator
+    steps = [
+        (name, step)
+        for name, step in estimator.steps[:-1]
+        if not (step is None or (isinstance(step, str) and step == "passthrough"))
+    ]
+    return (Pipeline(steps) if steps else None), estimator.steps[-1][1]
+
+
+def _same_deterministic_step(first, second):
+    """Whether two transformer steps would fit to the same thing.
+
+    Same type with equal parameters, and no ``random_state`` (which the
+    stacker seeds per member).
+    """
+    if type(first) is not type(second):
         return False
-    for (_, a), (_, b) in zip(first.steps, second.steps, strict=True):
-        if type(a) is not type(b):
+    params_a, params_b = first.get_params(deep=False), second.get_params(deep=False)
+    if "random_state" in params_a or params_a.keys() != params_b.keys():
+        return False
+    for name, value in params_a.items():
+        other = params_b[name]
+        if hasattr(value, "get_params") or hasattr(other, "get_params"):
             return False
-        params_a, params_b = a.get_params(deep=False), b.get_params(deep=False)
-        if "random_state" in params_a or params_a.keys() != params_b.keys():
+        try:
+            if value is not other and not bool(value == other):
+                return False
+        except (TypeError, ValueError):  # e.g. arrays of several values
             return False
-        for name, value in params_a.items():
-            other = params_b[name]
-            if hasattr(value, "get_params") or hasattr(other, "get_params"):
-                return False
-            try:
-                if value is not other and not bool(value == other):
-                    return False
-            except (TypeError, ValueError):  # e.g. arrays of several values
-                return False
     return True
+
+
+def _n_shared_steps(transformer, fitted):
+    """Number of leading steps of ``transformer`` that ``fitted`` can lend."""
+    n_shared = 0
+    for (_, step), (_, fitted_step) in zip(
+        transformer.steps, fitted.steps, strict=False
+    ):
+        if not _same_deterministic_step(step, fitted_step):
+            break
+        n_shared += 1
+    return n_shared
+
+
+def _steps_key(steps):
+    """Key of the output of a run of fitted steps."""
+    return tuple(id(step) for _, step in steps)
 
 
 def _fit_fold(classifier, Z, Y, groups, train, seed):
@@ -171,9 +195,11 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
        ``embedding_init="vectors"`` gets the ``vectors_`` of the transformer's
        last step (a :class:`TfidfWeightedW2VTransformer` with
        ``output="weights"``): its first layer starts from the word vectors
-       and is fine-tuned. Members whose transformers are equal and
-       deterministic (the same steps with the same parameters, none with a
-       ``random_state``) share one, fitted, stored and applied once;
+       and is fine-tuned. Members whose leading steps are equal and
+       deterministic (the same types with the same parameters, none with a
+       ``random_state``) share them: a TF-IDF step common to several
+       members is fitted, stored and applied once, and the members' later
+       steps (e.g. a :class:`RareFeatureSelector`) start from its output;
     2. every training sample gets out-of-fold scores (logits) from the member
        models that did not train on it; ``final_estimator`` is fitted on
        them;
@@ -232,8 +258,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
     Attributes
     ----------
     transformers_ : list of (Pipeline or None)
-        Fitted transformer of each member (the same object for members that
-        share one).
+        Fitted transformer of each member. Members that share leading steps
+        hold the same step objects (the same Pipeline when they share all
+        their steps).
 
     estimators_ : list of list of estimator
         Fitted classifiers of each member, one per fold (one in all for a
@@ -407,18 +434,48 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             cv = check_cv(cv)
         return list(cv.split(X, Y, groups))
 
-    def _fit_transformer(self, estimator, X, seed):
+    def _fit_transformer(self, estimator, X, seed, fitted, outputs):
+        """Fitted transformer, unfitted classifier and features of a member.
+
+        The member's leading steps that equal those of a transformer in
+        ``fitted`` (deterministic steps with the same parameters) are that
+        transformer's fitted steps, and their output is taken from
+        ``outputs``, which gets the output of every step fitted here.
+        """
         transformer, classifier = _split_member(estimator)
         if transformer is None:
             return None, classifier, X
-        transformer = clone(transformer)
-        for step in transformer.named_steps.values():
-            if "random_state" in step.get_params(deep=False):
-                step.set_params(random_state=seed)
-        Z = transformer.fit_transform(X)
         classifier = clone(classifier)
         init = classifier.get_params(deep=False).get("embedding_init")
-        if isinstance(init, str) and init == _VECTORS:
+        takes_vectors = isinstance(init, str) and init == _VECTORS
+        lender, n_shared = None, 0
+        for candidate in fitted if not takes_vectors else ():
+            if candidate is None:
+                continue
+            n_candidate = _n_shared_steps(transformer, candidate)
+            if n_candidate > n_shared:
+                lender, n_shared = candidate, n_candidate
+        if n_shared == len(transformer.steps) == len(lender.steps if lender else ()):
+            return lender, classifier, outputs[_steps_key(lender.steps)]
+        steps = []
+        Z = X
+        if lender is not None:
+            steps = [
+                (name, step)
+                for (name, _), (_, step) in zip(
+                    transformer.steps[:n_shared], lender.steps, strict=False
+                )
+            ]
+            Z = outputs[_steps_key(steps)]
+        for name, step in transformer.steps[n_shared:]:
+            step = clone(step)
+            if "random_state" in step.get_params(deep=False):
+                step.set_params(random_state=seed)
+            Z = step.fit_transform(Z)
+            steps.append((name, step))
+            outputs[_steps_key(steps)] = Z
+        transformer = Pipeline(steps)
+        if takes_vectors:
             vectors = getattr(transformer[-1], "vectors_", None)
             if vectors is None or getattr(transformer[-1], "output", None) != "weights":
                 raise ValueError(
@@ -429,23 +486,6 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                 )
             classifier.set_params(embedding_init=vectors)
         return transformer, classifier, Z
-
-    def _fitted_twin(self, estimator, members):
-        """A fitted transformer (and its output) this member can share, or None.
-
-        Members whose transformers are equal and deterministic (e.g. the same
-        TF-IDF) share one: it is fitted, stored and applied once.
-        """
-        transformer, classifier = _split_member(estimator)
-        init = classifier.get_params(deep=False).get("embedding_init")
-        if transformer is None or (isinstance(init, str) and init == _VECTORS):
-            return None
-        for fitted, _, Z in members:
-            if fitted is not None and _same_deterministic_transformer(
-                transformer, fitted
-            ):
-                return fitted, Z
-        return None
 
     @_fit_context(
         # The members are validated when they are fitted.
@@ -499,13 +539,13 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             warn_constant_labels(self.constant_labels_.tolist(), stacklevel=2)
 
         members = []
+        outputs = {}
         for (_, estimator), seed in zip(self.estimators, seeds, strict=True):
-            shared = self._fitted_twin(estimator, members)
-            if shared is None:
-                members.append(self._fit_transformer(estimator, X, seed))
-            else:
-                transformer, Z = shared
-                members.append((transformer, clone(_split_member(estimator)[1]), Z))
+            fitted = [transformer for transformer, _, _ in members]
+            members.append(
+                self._fit_transformer(estimator, X, seed, fitted, outputs)
+            )
+        del outputs
         self.transformers_ = [transformer for transformer, _, _ in members]
         classifiers = [classifier for _, classifier, _ in members]
         inputs = [Z for _, _, Z in members]
@@ -637,16 +677,22 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
 
     def _member_scores_of(self, X):
         columns = []
-        outputs = {}  # members sharing a transformer apply it once
+        outputs = {}  # steps shared by members are applied once
         for transformer, models in zip(
             self.transformers_, self.estimators_, strict=True
         ):
-            if transformer is None:
-                Z = X
-            elif id(transformer) in outputs:
-                Z = outputs[id(transformer)]
-            else:
-                Z = outputs[id(transformer)] = transformer.transform(X)
+            Z = X
+            for end in range(len(transformer.steps) if transformer else 0):
+                key = _steps_key(transformer.steps[: end + 1])
+                if key not in outputs:
+                    step = transformer.steps[end][1]
+                    if end > 0 and sparse.isspmatrix_csr(Z):
+                        # A step's own output: a skanime step needs no checks.
+                        transform = getattr(step, "_trusted_transform", step.transform)
+                    else:
+                        transform = step.transform
+                    outputs[key] = transform(Z)
+                Z = outputs[key]
             scores = _member_scores(models[0], Z)
             for model in models[1:]:
                 scores += _member_scores(model, Z)

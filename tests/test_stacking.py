@@ -16,7 +16,9 @@ from skanime import (
     FocalMLPClassifier,
     MultilabelKNeighborsClassifier,
     MultilabelLogisticRegression,
+    MultilabelMultinomialNB,
     MultilabelStackingClassifier,
+    RareFeatureSelector,
     TfidfWeightedW2VTransformer,
     _stacking,
     load_model,
@@ -533,13 +535,72 @@ def test_members_with_equal_deterministic_transformers_share_one(monkeypatch):
     assert pickled.transformers_[0] is pickled.transformers_[1]
 
     monkeypatch.setattr(
-        _stacking, "_same_deterministic_transformer", lambda first, second: False
+        _stacking, "_same_deterministic_step", lambda first, second: False
     )
     separate = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
     assert separate.transformers_[0] is not separate.transformers_[1]
     np.testing.assert_array_equal(
         shared.predict_proba(docs), separate.predict_proba(docs)
     )
+
+
+def test_members_share_their_equal_leading_steps(monkeypatch, tmp_path):
+    docs, Y = _corpus()
+    members = [
+        ("linear", _linear()),
+        (
+            "rare",
+            make_pipeline(
+                TfidfVectorizer(),
+                RareFeatureSelector(max_df=0.3),
+                MultilabelKNeighborsClassifier(0.1),
+            ),
+        ),
+        (
+            "rare_nb",
+            make_pipeline(
+                TfidfVectorizer(),
+                RareFeatureSelector(max_df=0.3),
+                MultilabelMultinomialNB(),
+            ),
+        ),
+    ]
+    transforms = []
+    original_transform = TfidfVectorizer.transform
+
+    def counted(self, *args, **kwargs):
+        transforms.append(self)
+        return original_transform(self, *args, **kwargs)
+
+    shared = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    linear, rare, rare_nb = shared.transformers_
+    assert rare.steps[0][1] is linear.steps[0][1]
+    assert rare_nb is rare
+    monkeypatch.setattr(TfidfVectorizer, "transform", counted)
+    proba = shared.predict_proba(docs)
+    assert len(transforms) == 1
+
+    monkeypatch.setattr(
+        _stacking, "_same_deterministic_step", lambda first, second: False
+    )
+    separate = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    assert separate.transformers_[1].steps[0][1] is not linear.steps[0][1]
+    np.testing.assert_array_equal(proba, separate.predict_proba(docs))
+
+    save_model(shared, tmp_path / "stack.skops")
+    loaded = load_model(tmp_path / "stack.skops")
+    assert loaded.transformers_[1].steps[0][1] is loaded.transformers_[0].steps[0][1]
+    np.testing.assert_array_equal(loaded.predict_proba(docs), proba)
+
+
+def test_passthrough_steps_of_a_member_are_skipped():
+    docs, Y = _corpus()
+    with_passthrough = make_pipeline(TfidfVectorizer(), "passthrough", _linear()[-1])
+    model = MultilabelStackingClassifier(
+        [("a", with_passthrough), ("b", _linear())], cv=3, random_state=0
+    ).fit(docs, Y)
+    assert model.transformers_[0] is model.transformers_[1]
+    assert [name for name, _ in model.transformers_[0].steps] == ["tfidfvectorizer"]
 
 
 def test_transformers_with_a_random_state_are_not_shared():

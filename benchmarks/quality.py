@@ -69,11 +69,9 @@ sklearn_mlp_w2v
 skanime_default
     ``make_genre_pipeline(random_state=0)``, fitted with
     ``fit(X, Y, stack__groups=franchises)`` in the franchise protocol.
-skanime_neighbors
-    The default with a fourth member, ``MultilabelKNeighborsClassifier()``
-    on the bayes member's TF-IDF (which both then share, with
-    ``max_df=0.05``); not the default: it predicts batches at 7,500
-    synopses/s where the default predicts 12,500 (``neighbors_cost.md``).
+skanime_without_neighbors
+    The default without its neighbours member (network, linear, bayes): what
+    the neighbours member adds, and at what cost (``neighbors_cost.md``).
 
 Scores: micro- and macro-averaged F1, Hamming loss, precision of the
 top-scored genre (P@1), label ranking average precision (LRAP), the wall time
@@ -107,7 +105,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -125,7 +123,6 @@ from threadpoolctl import threadpool_limits
 import skanime
 from skanime import (
     FocalMLPClassifier,
-    MultilabelKNeighborsClassifier,
     SynopsisCleaner,
     TfidfWeightedW2VTransformer,
     make_genre_pipeline,
@@ -155,9 +152,9 @@ SYSTEMS = (
     "fasttext_ova_per_label",
     "sklearn_mlp_w2v",
     "skanime_default",
-    "skanime_neighbors",
+    "skanime_without_neighbors",
 )
-OWN_SYSTEMS = ("skanime_default", "skanime_neighbors")
+OWN_SYSTEMS = ("skanime_default", "skanime_without_neighbors")
 METRICS = (
     "micro_f1",
     "macro_f1",
@@ -607,19 +604,19 @@ def build_skanime_default(protocol, ptb):
     return SkanimeDefault()
 
 
-def with_neighbors():
-    """The default with a fourth member: neighbours on the bayes member's TF-IDF."""
-    pipeline = make_genre_pipeline(stack__bayes__tfidf__max_df=0.05, random_state=SEED)
+def without_neighbors():
+    """The default without its neighbours member."""
+    pipeline = make_genre_pipeline(random_state=SEED)
     stack = pipeline.named_steps["stack"]
-    words = stack.named_estimators["bayes"].named_steps["tfidf"]
-    neighbors = make_pipeline(clone(words), MultilabelKNeighborsClassifier())
     return pipeline.set_params(
-        stack__estimators=[*stack.estimators, ("neighbors", neighbors)]
+        stack__estimators=[
+            (name, member) for name, member in stack.estimators if name != "neighbors"
+        ]
     )
 
 
-def build_skanime_neighbors(protocol, ptb):
-    return SkanimeDefault(with_neighbors())
+def build_skanime_without_neighbors(protocol, ptb):
+    return SkanimeDefault(without_neighbors())
 
 
 BUILDERS = {name: globals()[f"build_{name}"] for name in SYSTEMS}
@@ -646,7 +643,7 @@ HELPERS = {
     "fasttext_ova_per_label": [FastTextOVA, FastTextTuned, per_label_tuner],
     "sklearn_mlp_w2v": [per_label_tuner, Featurized],
     "skanime_default": [SkanimeDefault],
-    "skanime_neighbors": [SkanimeDefault, with_neighbors],
+    "skanime_without_neighbors": [SkanimeDefault, without_neighbors],
 }
 
 
@@ -883,12 +880,9 @@ SYSTEMS_TEXT = """
   the training part and frozen), per-label rule.
 - **skanime_default**: `make_genre_pipeline(random_state=0)`, fitted with
   `fit(X, Y, stack__groups=train_franchises)` in the franchise protocol.
-- **skanime_neighbors**: the default with a fourth member,
-  `MultilabelKNeighborsClassifier()` (the 2% most similar training synopses,
-  weighted by cosine similarity cubed) on the bayes member's TF-IDF, which
-  the two share (`max_df=0.05`, words in more than 5% of the synopses left
-  out). Not the default: batches predict at 7,500 synopses/s where the
-  default predicts 12,500 (`neighbors_cost.md`; the target is 10,000).
+- **skanime_without_neighbors**: the default without its `neighbors`
+  member (network, linear and bayes), to show what that member adds and
+  what it costs (`neighbors_cost.md`).
 
 Scores use `sklearn.metrics` (`f1_score` micro and macro with
 `zero_division=0`, `hamming_loss`, `label_ranking_average_precision_score`)

@@ -13,6 +13,8 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 from ._embedding import TfidfWeightedW2VTransformer
 from ._focal_mlp import FocalMLPClassifier
 from ._linear import MultilabelLogisticRegression, MultilabelMultinomialNB
+from ._neighbors import MultilabelKNeighborsClassifier
+from ._rare_features import RareFeatureSelector
 from ._stacking import MultilabelStackingClassifier
 from ._targets import ConstantLabelWarning, constant_label_rates, micro_f1_score
 from ._text import SynopsisCleaner, check_documents
@@ -23,7 +25,7 @@ def make_genre_pipeline(**params):
     """Build skanime's default genre model.
 
     A :class:`~sklearn.pipeline.Pipeline` whose step ``stack`` is a
-    :class:`MultilabelStackingClassifier` over three members, each fitted on
+    :class:`MultilabelStackingClassifier` over four members, each fitted on
     the folds of a 3-fold multilabel-stratified split of the training
     synopses (whole groups per fold when ``fit`` gets ``stack__groups=``):
 
@@ -35,8 +37,17 @@ def make_genre_pipeline(**params):
       (``embedding_init="vectors"``);
     - ``linear``: TF-IDF of the raw synopses' words and word pairs
       (:class:`FastTfidfVectorizer`) with :class:`MultilabelLogisticRegression`;
-    - ``bayes``: TF-IDF of the raw synopses' words (:class:`FastTfidfVectorizer`)
-      with :class:`MultilabelMultinomialNB`.
+    - ``bayes``: the same TF-IDF cut to the terms of at most 5% of the
+      training synopses (:class:`RareFeatureSelector`) with
+      :class:`MultilabelMultinomialNB`;
+    - ``neighbors``: the genres of the training synopses most similar in
+      those rare terms (:class:`MultilabelKNeighborsClassifier`, the 2% most
+      similar, two threads).
+
+    The last three share their TF-IDF step and the last two their selector
+    (equal deterministic steps are fitted and applied once), so the text is
+    tokenised once for them; a parameter that makes one member's TF-IDF
+    differ from the others' gives that member its own.
 
     A second stage (a logistic regression per genre over the out-of-fold
     scores of all members for all genres, a genre's own scores penalised
@@ -79,7 +90,7 @@ def make_genre_pipeline(**params):
     >>> [name for name, _ in pipeline.steps]
     ['stack']
     >>> [name for name, _ in pipeline.named_steps["stack"].estimators]
-    ['network', 'linear', 'bayes']
+    ['network', 'linear', 'bayes', 'neighbors']
     >>> pipeline.get_params()["stack__network__clf__gamma"]
     2.0
     >>> pipeline.get_params()["stack__threshold"]
@@ -119,29 +130,29 @@ def make_genre_pipeline(**params):
             ),
         ]
     )
+    def words_and_pairs():
+        return FastTfidfVectorizer(
+            ngram_range=(1, 2), min_df=2, sublinear_tf=True, stop_words="english"
+        )
+
     linear = Pipeline(
         [
-            (
-                "tfidf",
-                FastTfidfVectorizer(
-                    ngram_range=(1, 2),
-                    min_df=2,
-                    sublinear_tf=True,
-                    stop_words="english",
-                ),
-            ),
+            ("tfidf", words_and_pairs()),
             ("logreg", MultilabelLogisticRegression(C=10.0)),
         ]
     )
     bayes = Pipeline(
         [
-            (
-                "tfidf",
-                FastTfidfVectorizer(
-                    min_df=2, sublinear_tf=True, stop_words="english"
-                ),
-            ),
+            ("tfidf", words_and_pairs()),
+            ("rare", RareFeatureSelector(max_df=0.05)),
             ("nb", MultilabelMultinomialNB(alpha=0.1)),
+        ]
+    )
+    neighbors = Pipeline(
+        [
+            ("tfidf", words_and_pairs()),
+            ("rare", RareFeatureSelector(max_df=0.05)),
+            ("knn", MultilabelKNeighborsClassifier(n_jobs=2)),
         ]
     )
     pipeline = Pipeline(
@@ -149,7 +160,12 @@ def make_genre_pipeline(**params):
             (
                 "stack",
                 MultilabelStackingClassifier(
-                    [("network", network), ("linear", linear), ("bayes", bayes)],
+                    [
+                        ("network", network),
+                        ("linear", linear),
+                        ("bayes", bayes),
+                        ("neighbors", neighbors),
+                    ],
                     cv=3,
                     threshold="shrunk",
                     min_labels=1,

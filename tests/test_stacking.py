@@ -364,8 +364,11 @@ def _small_default(**params):
         stack__network__embed__vector_size=8,
         stack__network__clf__hidden_layer_sizes=(8,),
         stack__network__clf__max_iter=20,
-        stack__linear__tfidf__min_df=1,
-        stack__linear__tfidf__stop_words=None,
+        **{
+            f"stack__{member}__tfidf__{name}": value
+            for member in ("linear", "bayes", "neighbors")
+            for name, value in (("min_df", 1), ("stop_words", None))
+        },
         **params,
     )
 
@@ -486,15 +489,22 @@ def test_default_model_fits_transformers_once_and_classifiers_per_fold():
     pipeline = _small_default().fit(docs, Y)
     stack = pipeline.named_steps["stack"]
 
-    network_transformer, linear_transformer, bayes_transformer = stack.transformers_
+    network_transformer, linear_transformer, bayes_transformer, knn_transformer = (
+        stack.transformers_
+    )
     vocabulary = network_transformer.named_steps["embed"].vocabulary_
-    # One transformer per member, fitted on all training synopses.
+    # Transformers fitted on all training synopses; one TF-IDF for the others.
     words = {w for d in docs for w in d.split()} - ENGLISH_STOP_WORDS
     assert set(vocabulary) == words
-    assert set(linear_transformer[-1].vocabulary_) >= set(vocabulary)
-    assert set(bayes_transformer[-1].vocabulary_) == words
-    networks, linear, bayes = stack.estimators_
-    assert len(networks) == stack.cv == 3 and len(linear) == len(bayes) == 1
+    tfidf = linear_transformer.named_steps["tfidf"]
+    assert set(tfidf.vocabulary_) >= set(vocabulary)
+    assert bayes_transformer.named_steps["tfidf"] is tfidf
+    assert knn_transformer is bayes_transformer
+    rare = bayes_transformer.named_steps["rare"]
+    assert np.all(rare.document_frequency_[rare.get_support()] <= 0.05 * len(docs))
+    networks, linear, bayes, neighbors = stack.estimators_
+    assert len(networks) == stack.cv == 3
+    assert len(linear) == len(bayes) == len(neighbors) == 1
     for network in networks:
         # Fine-tuned from the word vectors, which are not kept as a parameter.
         assert network.embedding_init == "vectors"

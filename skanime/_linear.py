@@ -15,6 +15,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._target_encoding import _TargetColumnsMixin
 from ._targets import constant_label_rates
 
+# Labels whose word counts naive Bayes computes at a time.
+_NB_LABEL_ROWS = 4
+
 
 class _LinearScoresMixin(_TargetColumnsMixin):
     """Targets and prediction of a model whose logits are ``X @ coef_.T + b``.
@@ -448,13 +451,23 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
         """
         X, Y = self._validate_fit_data(X, y, non_negative=True)
         rates, constant = constant_label_rates(Y)
-        positive = sparse.csr_matrix(Y.T, dtype=np.float64) @ X
-        positive = positive.toarray() if sparse.issparse(positive) else positive
-        negative = np.asarray(X.sum(axis=0)).ravel() - positive
-        smoothed_pos = positive + self.alpha
-        smoothed_neg = np.maximum(negative, 0.0) + self.alpha
-        coef = np.log(smoothed_pos) - np.log(smoothed_pos.sum(axis=1, keepdims=True))
-        coef -= np.log(smoothed_neg) - np.log(smoothed_neg.sum(axis=1, keepdims=True))
+        labels_t = sparse.csr_matrix(Y.T, dtype=np.float64)
+        totals = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
+        coef = np.empty(labels_t.shape[0:1] + totals.shape, dtype=self.dtype, order="F")
+        # A few labels at a time: the float64 counts of all labels at once,
+        # and their logarithms, would be the largest arrays of a fit on a
+        # large vocabulary.
+        for start in range(0, coef.shape[0], _NB_LABEL_ROWS):
+            positive = labels_t[start : start + _NB_LABEL_ROWS] @ X
+            positive = positive.toarray() if sparse.issparse(positive) else positive
+            smoothed_pos = positive + self.alpha
+            smoothed_neg = np.maximum(totals - positive, 0.0) + self.alpha
+            block = np.log(smoothed_pos)
+            block -= np.log(smoothed_pos.sum(axis=1, keepdims=True))
+            block -= np.log(smoothed_neg) - np.log(
+                smoothed_neg.sum(axis=1, keepdims=True)
+            )
+            coef[start : start + _NB_LABEL_ROWS] = block
         n_positive = Y.sum(axis=0)
         with np.errstate(divide="ignore"):
             intercept = np.log(n_positive) - np.log(X.shape[0] - n_positive)

@@ -128,6 +128,11 @@ def _fit_fold(classifier, Z, Y, groups, train, seed):
     return model
 
 
+def _fit_fold_of(member, fold, *args):
+    """``(member, fold, _fit_fold(*args))``: a fold model and where it belongs."""
+    return member, fold, _fit_fold(*args)
+
+
 def _release_training_state(model):
     """Drop what only further training needs from a fitted member."""
     if hasattr(model, "discard_optimizer_state"):
@@ -552,36 +557,45 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         del members
 
         fold_seeds = rng.randint(np.iinfo(np.int32).max, size=(n_members, len(splits)))
-        with warnings.catch_warnings():
-            # A label can be missing from a fold's training part; its member
-            # model then scores it at the fold's base rate, and the second
-            # stage learns from the scores. The labels constant in all of y
-            # were warned about above.
-            warnings.simplefilter("ignore", ConstantLabelWarning)
-            fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(_fit_fold)(
-                    classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k]
-                )
-                for m in range(n_members)
-                for k, (train, _) in enumerate(splits)
-            )
         n_labels = Y.shape[1]
         self.n_labels_ = n_labels
         self.fold_constant_labels_ = np.flatnonzero(
             np.any([constant_label_rates(Y[train])[1] for train, _ in splits], axis=0)
         )
         oof_scores = np.zeros((n_samples, n_members * n_labels))
-        self.estimators_ = []
-        for m in range(n_members):
-            models = fitted[m * len(splits) : (m + 1) * len(splits)]
-            for model, (_, test) in zip(models, splits, strict=True):
-                oof_scores[test, m * n_labels : (m + 1) * n_labels] = _member_scores(
-                    model, _safe_indexing(inputs[m], test)
+        with warnings.catch_warnings():
+            # A label can be missing from a fold's training part; its member
+            # model then scores it at the fold's base rate, and the second
+            # stage learns from the scores. The labels constant in all of y
+            # were warned about above.
+            warnings.simplefilter("ignore", ConstantLabelWarning)
+            # A member's fold models are scored and merged as soon as its last
+            # one is fitted, while other members' are still being fitted: the
+            # fold models of all members are never held at once.
+            fitted = Parallel(
+                n_jobs=self.n_jobs, prefer="threads", return_as="generator_unordered"
+            )(
+                delayed(_fit_fold_of)(
+                    m, k, classifiers[m], inputs[m], Y, groups, train, fold_seeds[m, k]
                 )
-                _release_training_state(model)
-            self.estimators_.append(
-                _merge_fold_models(models, classifiers[m], inputs[m], Y)
+                for m in range(n_members)
+                for k, (train, _) in enumerate(splits)
             )
+            pending = [{} for _ in range(n_members)]
+            merged = [None] * n_members
+            for m, k, model in fitted:
+                pending[m][k] = model
+                if len(pending[m]) < len(splits):
+                    continue
+                models = [pending[m].pop(k) for k in range(len(splits))]
+                for model, (_, test) in zip(models, splits, strict=True):
+                    oof_scores[test, m * n_labels : (m + 1) * n_labels] = (
+                        _member_scores(model, _safe_indexing(inputs[m], test))
+                    )
+                    _release_training_state(model)
+                merged[m] = _merge_fold_models(models, classifiers[m], inputs[m], Y)
+                del models, model
+        self.estimators_ = merged
         # The members' features are the largest arrays of a fit; from here on
         # only their scores are needed.
         del inputs

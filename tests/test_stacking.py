@@ -632,3 +632,18 @@ def test_a_shared_transformer_stays_shared_in_a_model_file(tmp_path):
     loaded = load_model(tmp_path / "stack.skops")
     assert loaded.transformers_[0] is loaded.transformers_[1]
     np.testing.assert_array_equal(loaded.predict_proba(docs), model.predict_proba(docs))
+
+
+def test_fold_fits_in_threads_give_the_model_of_one_thread():
+    docs, Y = _corpus()
+    members = [
+        ("linear", _linear()),
+        ("network", _network()),
+        ("knn", make_pipeline(TfidfVectorizer(), MultilabelKNeighborsClassifier(0.1))),
+    ]
+    one = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    two = MultilabelStackingClassifier(members, cv=3, n_jobs=2, random_state=0)
+    two.fit(docs, Y)
+    np.testing.assert_array_equal(two.oof_proba_, one.oof_proba_)
+    np.testing.assert_array_equal(two.predict_proba(docs), one.predict_proba(docs))
+    assert [len(models) for models in two.estimators_] == [1, 3, 1]

@@ -49,13 +49,39 @@ class _LinearScoresMixin(_TargetColumnsMixin):
             )
         return X, self._encode_targets(y, dtype=np.int8)
 
-    def _set_coefficients(self, coef, intercept, constant):
-        """Store ``coef_``, ``intercept_`` and ``constant_labels_``."""
+    def _array_dtype(self):
+        """Type of ``coef_`` in memory: float16 coefficients are kept in float32."""
+        return np.dtype(np.float32 if self.dtype == "float16" else self.dtype)
+
+    def _with_precision(self, coef):
+        """``coef`` in Fortran order, rounded to the precision of ``dtype``."""
         # Fortran order makes coef_.T C-contiguous: a sparse row times it is
         # then one pass over the row's non-zeros, without copying coef_.
-        self.coef_ = np.asfortranarray(coef, dtype=self.dtype)
-        self.intercept_ = intercept.astype(self.dtype)
+        coef = np.asfortranarray(coef, dtype=self._array_dtype())
+        if self.dtype == "float16":
+            # Sparse products have no float16 kernel: float32 values that
+            # float16 holds exactly, which a model file stores in half the
+            # space and loads back unchanged.
+            coef = coef.astype(np.float16).astype(np.float32)
+        return coef
+
+    def _set_coefficients(self, coef, intercept, constant):
+        """Store ``coef_``, ``intercept_`` and ``constant_labels_``."""
+        self.coef_ = self._with_precision(coef)
+        self.intercept_ = intercept.astype(self._array_dtype())
         self.constant_labels_ = np.flatnonzero(constant)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if getattr(self, "dtype", None) == "float16" and "coef_" in state:
+            state = {**state, "coef_": state["coef_"].astype(np.float16)}
+        return state
+
+    def __setstate__(self, state):
+        coef = state.get("coef_")
+        if coef is not None and coef.dtype == np.float16:
+            state = {**state, "coef_": np.asfortranarray(coef, dtype=np.float32)}
+        super().__setstate__(state)
 
     def _checked_logits(self, X):
         check_is_fitted(self)
@@ -177,8 +203,12 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         models' own scores of ``j``; ``C`` then applies to the other labels'
         scores only. ``None`` uses ``C`` for all. Needs ``solver="lbfgs"``.
 
-    dtype : {"float32", "float64"}, default="float32"
-        Storage type of ``coef_``; ``float32`` halves the model size.
+    dtype : {"float16", "float32", "float64"}, default="float32"
+        Precision of ``coef_``; ``float32`` halves the model size.
+        ``float16`` rounds the coefficients to half precision, keeps them in
+        float32 arrays for the products and stores them in half the space
+        again in model files (a loaded model predicts exactly as the fitted
+        one).
 
     Attributes
     ----------
@@ -234,7 +264,7 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "own_label_C": [None, Interval(Real, 0, None, closed="neither")],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [StrOptions({"float16", "float32", "float64"})],
     }
 
     def __init__(
@@ -292,7 +322,9 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         if self.solver == "liblinear":
             # Rows go straight into the stored type and order: on a large
             # vocabulary a float64 copy would be the biggest array of the fit.
-            coef = np.zeros((n_labels, X.shape[1]), dtype=self.dtype, order="F")
+            coef = np.zeros(
+                (n_labels, X.shape[1]), dtype=self._array_dtype(), order="F"
+            )
             n_iter = np.zeros(n_labels, dtype=int)
             for j in varying:
                 model = LogisticRegression(
@@ -382,8 +414,9 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
     alpha : float, default=1.0
         Additive (Laplace/Lidstone) smoothing of the word counts.
 
-    dtype : {"float32", "float64"}, default="float32"
-        Storage type of ``coef_``.
+    dtype : {"float16", "float32", "float64"}, default="float32"
+        Precision of ``coef_``; ``float16`` as for
+        :class:`MultilabelLogisticRegression`.
 
     Attributes
     ----------
@@ -424,7 +457,7 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
 
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="neither")],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [StrOptions({"float16", "float32", "float64"})],
     }
 
     def __init__(self, alpha=1.0, *, dtype="float32"):
@@ -453,7 +486,9 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
         rates, constant = constant_label_rates(Y)
         labels_t = sparse.csr_matrix(Y.T, dtype=np.float64)
         totals = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
-        coef = np.empty(labels_t.shape[0:1] + totals.shape, dtype=self.dtype, order="F")
+        coef = np.empty(
+            labels_t.shape[0:1] + totals.shape, dtype=self._array_dtype(), order="F"
+        )
         # A few labels at a time: the float64 counts of all labels at once,
         # and their logarithms, would be the largest arrays of a fit on a
         # large vocabulary.

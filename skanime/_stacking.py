@@ -172,7 +172,7 @@ def _merge_fold_models(models, classifier, Z, Y):
             for model in models[1:]:
                 total += model.coef_[rows]
             coef[rows] = total / len(models)
-        merged.coef_ = coef
+        merged.coef_ = merged._with_precision(coef)
         merged.intercept_ = np.mean([m.intercept_ for m in models], axis=0).astype(
             models[1].intercept_.dtype
         )

@@ -1,11 +1,19 @@
 """MultilabelMultinomialNB, own-label penalties and the shrunk threshold rule."""
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.naive_bayes import MultinomialNB
 
-from skanime import MultilabelLogisticRegression, MultilabelMultinomialNB
+from skanime import (
+    MultilabelLogisticRegression,
+    MultilabelMultinomialNB,
+    load_model,
+    save_model,
+)
 from skanime._thresholds import fit_thresholds
 
 
@@ -81,3 +89,37 @@ def test_shrunk_thresholds_lie_between_per_label_and_shared_and_never_above():
     assert np.all(shrunk <= shared)
     assert per_label[4] < shared
     assert per_label[4] < shrunk[4] < shared
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        MultilabelLogisticRegression(C=10.0, dtype="float16"),
+        MultilabelMultinomialNB(alpha=0.1, dtype="float16"),
+    ],
+    ids=["logreg", "nb"],
+)
+def test_float16_coefficients_are_stored_in_half_and_load_unchanged(model, tmp_path):
+    rng = np.random.RandomState(0)
+    X = sparse.random(200, 300, density=0.05, random_state=rng, format="csr")
+    Y = (rng.rand(200, 5) < 0.3).astype(int)
+    half = clone(model).fit(X, Y)
+    full = clone(model).set_params(dtype="float32").fit(X, Y)
+    assert half.coef_.dtype == np.float32 and half.coef_.flags.f_contiguous
+    np.testing.assert_array_equal(
+        half.coef_, half.coef_.astype(np.float16).astype(np.float32)
+    )
+    np.testing.assert_allclose(half.coef_, full.coef_, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        half.decision_function(X), full.decision_function(X), atol=1e-2
+    )
+    save_model(half, tmp_path / "half.skops")
+    save_model(full, tmp_path / "full.skops")
+    loaded = load_model(tmp_path / "half.skops")
+    assert loaded.coef_.dtype == np.float32 and loaded.coef_.flags.f_contiguous
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), half.decision_function(X)
+    )
+    assert pickle.loads(pickle.dumps(half)).coef_.dtype == np.float32
+    half_bytes = (tmp_path / "half.skops").stat().st_size
+    assert half_bytes < 0.75 * (tmp_path / "full.skops").stat().st_size

@@ -648,3 +648,19 @@ def test_fold_fits_in_threads_give_the_model_of_one_thread():
     np.testing.assert_array_equal(two.oof_proba_, one.oof_proba_)
     np.testing.assert_array_equal(two.predict_proba(docs), one.predict_proba(docs))
     assert [len(models) for models in two.estimators_] == [1, 3, 1]
+
+
+def test_merged_float16_fold_models_stay_float16(tmp_path):
+    docs, Y = _corpus()
+    member = make_pipeline(
+        TfidfVectorizer(), MultilabelLogisticRegression(C=10.0, dtype="float16")
+    )
+    model = MultilabelStackingClassifier([("linear", member)], cv=3, random_state=0)
+    model.fit(docs, Y)
+    (merged,) = model.estimators_[0]
+    np.testing.assert_array_equal(
+        merged.coef_, merged.coef_.astype(np.float16).astype(np.float32)
+    )
+    save_model(model, tmp_path / "stack.skops")
+    loaded = load_model(tmp_path / "stack.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(docs), model.predict_proba(docs))

@@ -140,14 +140,14 @@ def make_genre_pipeline(**params):
     linear = Pipeline(
         [
             ("tfidf", words_and_pairs()),
-            ("logreg", MultilabelLogisticRegression(C=10.0)),
+            ("logreg", MultilabelLogisticRegression(C=10.0, dtype="float16")),
         ]
     )
     bayes = Pipeline(
         [
             ("tfidf", words_and_pairs()),
             ("rare", RareFeatureSelector(max_df=400)),
-            ("nb", MultilabelMultinomialNB(alpha=0.1)),
+            ("nb", MultilabelMultinomialNB(alpha=0.1, dtype="float16")),
         ]
     )
     neighbors = Pipeline(

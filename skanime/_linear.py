@@ -15,8 +15,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._target_encoding import _TargetColumnsMixin
 from ._targets import constant_label_rates
 
-# Labels whose word counts naive Bayes computes at a time.
-_NB_LABEL_ROWS = 4
+# Labels whose word counts naive Bayes computes, or whose coefficients are
+# rounded, at a time.
+_LABEL_ROWS = 4
 
 
 class _LinearScoresMixin(_TargetColumnsMixin):
@@ -61,8 +62,11 @@ class _LinearScoresMixin(_TargetColumnsMixin):
         if self.dtype == "float16":
             # Sparse products have no float16 kernel: float32 values that
             # float16 holds exactly, which a model file stores in half the
-            # space and loads back unchanged.
-            coef = coef.astype(np.float16).astype(np.float32)
+            # space and loads back unchanged. Rounded in place, a few labels
+            # at a time, so that no copy of the whole matrix is made.
+            for start in range(0, coef.shape[0], _LABEL_ROWS):
+                rows = slice(start, start + _LABEL_ROWS)
+                coef[rows] = coef[rows].astype(np.float16)
         return coef
 
     def _set_coefficients(self, coef, intercept, constant):
@@ -492,8 +496,8 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
         # A few labels at a time: the float64 counts of all labels at once,
         # and their logarithms, would be the largest arrays of a fit on a
         # large vocabulary.
-        for start in range(0, coef.shape[0], _NB_LABEL_ROWS):
-            positive = labels_t[start : start + _NB_LABEL_ROWS] @ X
+        for start in range(0, coef.shape[0], _LABEL_ROWS):
+            positive = labels_t[start : start + _LABEL_ROWS] @ X
             positive = positive.toarray() if sparse.issparse(positive) else positive
             smoothed_pos = positive + self.alpha
             smoothed_neg = np.maximum(totals - positive, 0.0) + self.alpha
@@ -502,7 +506,7 @@ class MultilabelMultinomialNB(_LinearScoresMixin, ClassifierMixin, BaseEstimator
             block -= np.log(smoothed_neg) - np.log(
                 smoothed_neg.sum(axis=1, keepdims=True)
             )
-            coef[start : start + _NB_LABEL_ROWS] = block
+            coef[start : start + _LABEL_ROWS] = block
         n_positive = Y.sum(axis=0)
         with np.errstate(divide="ignore"):
             intercept = np.log(n_positive) - np.log(X.shape[0] - n_positive)

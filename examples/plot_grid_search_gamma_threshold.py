@@ -4,7 +4,7 @@ Tuning the focal loss ``gamma`` and the decision threshold
 ==========================================================
 
 The default genre model, :func:`~skanime.make_genre_pipeline`, stacks a
-network with two linear models, and picks its own per-genre thresholds on
+network with three other members, and picks its own per-genre thresholds on
 out-of-fold predictions. This example searches the *single-network pipeline*
 instead: an ordinary scikit-learn :class:`~sklearn.pipeline.Pipeline` of the
 four steps ``clean`` (:class:`~skanime.SynopsisCleaner`), ``embed``

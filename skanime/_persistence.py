@@ -19,6 +19,7 @@ names any other type, and lists the offending types in the error.
 import io
 import json
 import os
+import struct
 import warnings
 import zipfile
 import zlib
@@ -38,6 +39,13 @@ __all__ = [
     "save_model",
     "trusted_types",
 ]
+
+# A zip member's local header (signature, version, flags, method, time,
+# date, CRC-32, compressed and uncompressed sizes, name and extra lengths).
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_DATA_DESCRIPTOR = 0x08  # sizes and CRC follow the data instead
+_ZIP64_SIZE = 0xFFFFFFFF  # the sizes are in the zip64 extra field
 
 _FORMAT = "skanime-model"
 _FORMAT_VERSION = 1
@@ -241,6 +249,47 @@ def _check_archive(archive, path, file_size, limits):
         )
 
 
+def _check_integrity(archive, data, path):
+    """Refuse an archive whose members' headers do not match its directory.
+
+    ``zipfile`` checks each member's data against the CRC-32 of the
+    archive's directory as it reads it, but ignores the copy of the CRC,
+    sizes, method and time in the member's own header: a flipped byte there
+    would go unnoticed.
+    """
+    for member in archive.infolist():
+        start = member.header_offset
+        header = data[start : start + _LOCAL_HEADER.size]
+        if len(header) < _LOCAL_HEADER.size:
+            raise _damaged(path, EOFError(f"member {member.filename} is cut short"))
+        signature, _, flags, method, time, date, crc, compressed, size, _, _ = (
+            _LOCAL_HEADER.unpack(header)
+        )
+        expected = [
+            (signature, _LOCAL_SIGNATURE),
+            (flags, member.flag_bits),
+            (method, member.compress_type),
+            (time, member.date_time[3] << 11 | member.date_time[4] << 5
+             | member.date_time[5] // 2),
+            (date, (member.date_time[0] - 1980) << 9 | member.date_time[1] << 5
+             | member.date_time[2]),
+        ]
+        if not flags & _DATA_DESCRIPTOR and _ZIP64_SIZE not in (compressed, size):
+            expected += [
+                (crc, member.CRC),
+                (compressed, member.compress_size),
+                (size, member.file_size),
+            ]
+        if any(found != wanted for found, wanted in expected):
+            raise _damaged(
+                path,
+                zipfile.BadZipFile(
+                    f"the header of member {member.filename} does not match the "
+                    "archive's directory"
+                ),
+            )
+
+
 def _check_protocol(archive, path):
     """Refuse a file written by a newer skops, before skops reads it."""
     try:
@@ -279,6 +328,7 @@ def _read_schema_types(data, path, limits):
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_archive(archive, path, len(data), limits)
+            _check_integrity(archive, data, path)
             if "schema.json" not in archive.namelist():
                 raise ModelFileError(
                     f"Cannot load {path}: it is a zip archive but not a skops model "

@@ -122,6 +122,23 @@ def test_flipped_bytes_are_refused(model_file, tmp_path, where):
         load_model(bad)
 
 
+@pytest.mark.parametrize("start", [4, 8, 14, 18, 22])
+def test_flipped_member_headers_are_refused(model_file, tmp_path, start):
+    # zipfile itself reads the directory's copy of a member's checksum,
+    # sizes and method, and skips the member's own header.
+    data = model_file.read_bytes()
+    with zipfile.ZipFile(model_file) as archive:
+        offsets = [member.header_offset for member in archive.infolist()]
+    for offset in offsets[:: max(1, len(offsets) // 6)]:
+        bad_data = bytearray(data)
+        i = offset + start
+        bad_data[i : i + 8] = bytes(b ^ 0xFF for b in bad_data[i : i + 8])
+        bad = tmp_path / "bad.skops"
+        bad.write_bytes(bytes(bad_data))
+        with pytest.raises(ModelFileError, match="damaged"):
+            load_model(bad)
+
+
 @pytest.mark.parametrize("keep", [0.0, 0.5, 0.99])
 def test_truncated_files_are_refused(model_file, tmp_path, keep):
     data = model_file.read_bytes()

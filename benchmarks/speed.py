@@ -689,16 +689,8 @@ def scaling_worker(args):
         vocabulary_size = len(getattr(embed, "vocabulary_", ()))
 
         def features():
-            # Each step once, as prediction applies the members' shared steps.
-            outputs = {}
-            for transformer in stack.transformers_:
-                Z, key = documents, ()
-                for _, step in transformer.steps if transformer else ():
-                    key += (id(step),)
-                    if key not in outputs:
-                        outputs[key] = step.transform(Z)
-                    Z = outputs[key]
-            return outputs
+            # As prediction applies the members' transformers (shared steps once).
+            return stack._member_inputs(documents)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

@@ -105,11 +105,13 @@ class RareFeatureSelector(SelectorMixin, BaseEstimator):
         kept = self.document_frequency_ <= limit
         # Column of each input feature in the output, -1 for those dropped.
         self._columns = np.where(kept, np.cumsum(kept) - 1, -1).astype(np.intp)
+        self._support = kept
+        self._n_kept = int(kept.sum())
         return self
 
     def _get_support_mask(self):
         check_is_fitted(self)
-        return self._columns >= 0
+        return self._support
 
     def transform(self, X):
         """The kept features, each row re-normalised.
@@ -127,7 +129,7 @@ class RareFeatureSelector(SelectorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         if not sparse.issparse(X):
-            kept = super().transform(X).astype(np.float64)
+            kept = np.asarray(X[:, self._support], dtype=np.float64)
             return kept if self.norm is None else normalize(kept, norm=self.norm)
         return self._trusted_transform(X)
 
@@ -148,9 +150,8 @@ class RareFeatureSelector(SelectorMixin, BaseEstimator):
             data = (data / norms[rows]).astype(data.dtype, copy=False)
         indptr = np.zeros(X.shape[0] + 1, dtype=X.indptr.dtype)
         np.cumsum(np.bincount(rows, minlength=X.shape[0]), out=indptr[1:])
-        n_kept = int(np.count_nonzero(self._columns >= 0))
         return sparse.csr_matrix(
-            (data, columns[kept], indptr), shape=(X.shape[0], n_kept)
+            (data, columns[kept], indptr), shape=(X.shape[0], self._n_kept)
         )
 
     def __sklearn_tags__(self):

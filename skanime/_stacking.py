@@ -460,18 +460,17 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             n_candidate = _n_shared_steps(transformer, candidate)
             if n_candidate > n_shared:
                 lender, n_shared = candidate, n_candidate
-        if n_shared == len(transformer.steps) == len(lender.steps if lender else ()):
+        if lender is not None and n_shared == len(transformer.steps) == len(
+            lender.steps
+        ):
             return lender, classifier, outputs[_steps_key(lender.steps)]
-        steps = []
-        Z = X
-        if lender is not None:
-            steps = [
-                (name, step)
-                for (name, _), (_, step) in zip(
-                    transformer.steps[:n_shared], lender.steps, strict=False
-                )
-            ]
-            Z = outputs[_steps_key(steps)]
+        # The member's own step names, with the lender's fitted steps.
+        lent = lender.steps[:n_shared] if lender is not None else []
+        steps = [
+            (name, step)
+            for (name, _), (_, step) in zip(transformer.steps, lent, strict=False)
+        ]
+        Z = outputs[_steps_key(steps)] if steps else X
         for name, step in transformer.steps[n_shared:]:
             step = clone(step)
             if "random_state" in step.get_params(deep=False):
@@ -689,12 +688,14 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             ]
         )
 
-    def _member_scores_of(self, X):
-        columns = []
-        outputs = {}  # steps shared by members are applied once
-        for transformer, models in zip(
-            self.transformers_, self.estimators_, strict=True
-        ):
+    def _member_inputs(self, X):
+        """Each member's features of ``X``: its transformer's output.
+
+        A step that members share is applied once.
+        """
+        outputs = {}
+        inputs = []
+        for transformer in self.transformers_:
             Z = X
             for end in range(len(transformer.steps) if transformer else 0):
                 key = _steps_key(transformer.steps[: end + 1])
@@ -707,6 +708,12 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                         transform = step.transform
                     outputs[key] = transform(Z)
                 Z = outputs[key]
+            inputs.append(Z)
+        return inputs
+
+    def _member_scores_of(self, X):
+        columns = []
+        for Z, models in zip(self._member_inputs(X), self.estimators_, strict=True):
             scores = _member_scores(models[0], Z)
             for model in models[1:]:
                 scores += _member_scores(model, Z)

@@ -326,15 +326,19 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         if self.solver == "liblinear":
             # Rows go straight into the stored type and order: on a large
             # vocabulary a float64 copy would be the biggest array of the fit.
+            # float16 coefficients are rounded through float32, as
+            # _with_precision rounds, and held in float16 until the end.
             coef = np.zeros(
-                (n_labels, X.shape[1]), dtype=self._array_dtype(), order="F"
+                (n_labels, X.shape[1]),
+                dtype=np.float16 if self.dtype == "float16" else self._array_dtype(),
+                order="F",
             )
             n_iter = np.zeros(n_labels, dtype=int)
             for j in varying:
                 model = LogisticRegression(
                     C=self.C, solver="liblinear", max_iter=self.max_iter, tol=self.tol
                 ).fit(X, Y[:, j])
-                coef[j] = model.coef_[0]
+                coef[j] = model.coef_[0].astype(self._array_dtype())
                 intercept[j] = model.intercept_[0]
                 n_iter[j] = model.n_iter_[0]
         else:

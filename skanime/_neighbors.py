@@ -13,7 +13,9 @@ from ._target_encoding import _TargetColumnsMixin
 
 # Query rows compared with the stored samples at a time: the similarities of
 # a block are a sparse matrix with up to this many times n_samples entries.
-_QUERY_ROWS = 1024
+# Smaller blocks stay in cache (256 rows: 0.25 s for MAL-2021's 9,494
+# synopses against 0.29 s with 1,024) and bound the memory of each thread.
+_QUERY_ROWS = 256
 # Logits of the smoothed probabilities are clipped there, so that a
 # probability of exactly 0 or 1 (smoothing=0) stays finite.
 _LOGIT_CLIP = 12.0
@@ -83,7 +85,7 @@ class MultilabelKNeighborsClassifier(
         rate; keeps probabilities off 0 and 1 where the neighbours agree.
 
     n_jobs : int or None, default=None
-        Threads comparing blocks of 1,024 queries with the training samples
+        Threads comparing blocks of 256 queries with the training samples
         at prediction (the sparse products run without the GIL); ``None``
         means one unless in a :func:`joblib.parallel_backend` context, -1
         all processors. Predictions do not depend on it.

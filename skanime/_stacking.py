@@ -144,6 +144,35 @@ def _release_training_state(model):
         model.set_params(embedding_init=_VECTORS)
 
 
+def _member_scores_in_blocks(model, Z, rows):
+    """:func:`_member_scores` of the rows ``rows`` of ``Z``, a block at a time.
+
+    A fold's test part is a third of the training set: at once, a network's
+    hidden layer for all its rows would be one of the largest arrays of a fit.
+    """
+    blocks = [
+        rows[start : start + _PREDICT_ROWS]
+        for start in range(0, len(rows), _PREDICT_ROWS)
+    ]
+    return np.vstack(
+        [_member_scores(model, _safe_indexing(Z, block)) for block in blocks]
+    )
+
+
+def _awaiting_merge(model):
+    """A scored fold model, reduced to what :func:`_merge_fold_models` reads.
+
+    A neighbours model is replaced at the merge (None); a linear model with
+    ``dtype="float16"`` keeps its coefficients in float16, which holds their
+    values exactly, in half the memory of the float32 arrays it predicts with.
+    """
+    if isinstance(model, MultilabelKNeighborsClassifier):
+        return None
+    if isinstance(model, _LinearScoresMixin) and model.dtype == "float16":
+        model.coef_ = model.coef_.astype(np.float16)
+    return model
+
+
 def _merge_fold_models(models, classifier, Z, Y):
     """Fold models of one member, as prediction uses them.
 
@@ -154,15 +183,13 @@ def _merge_fold_models(models, classifier, Z, Y):
     its neighbourhoods are the fold models' share): prediction then
     compares a sample with each training row once, not ``cv - 1`` times.
     """
-    if len(models) > 1 and all(
-        isinstance(model, MultilabelKNeighborsClassifier) for model in models
-    ):
+    if len(models) > 1 and isinstance(classifier, MultilabelKNeighborsClassifier):
         return [clone(classifier).fit(Z, Y)]
     if len(models) > 1 and all(
         isinstance(model, _LinearScoresMixin) for model in models
     ):
         merged = models[0]
-        coef = np.empty_like(models[1].coef_, order="F")
+        coef = np.empty(models[1].coef_.shape, dtype=merged._array_dtype(), order="F")
         # A few labels at a time: the float64 sum of all the fold models'
         # coefficients at once would be the largest array of a fit on a large
         # vocabulary.
@@ -546,9 +573,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         outputs = {}
         for (_, estimator), seed in zip(self.estimators, seeds, strict=True):
             fitted = [transformer for transformer, _, _ in members]
-            members.append(
-                self._fit_transformer(estimator, X, seed, fitted, outputs)
-            )
+            members.append(self._fit_transformer(estimator, X, seed, fitted, outputs))
         del outputs
         self.transformers_ = [transformer for transformer, _, _ in members]
         classifiers = [classifier for _, classifier, _ in members]
@@ -568,9 +593,10 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             # stage learns from the scores. The labels constant in all of y
             # were warned about above.
             warnings.simplefilter("ignore", ConstantLabelWarning)
-            # A member's fold models are scored and merged as soon as its last
-            # one is fitted, while other members' are still being fitted: the
-            # fold models of all members are never held at once.
+            # Each fold model is scored on its test rows as soon as it is
+            # fitted, while other fold models are still being fitted, and
+            # kept only in the form its member's merge needs; a member is
+            # merged when its last fold model is in.
             fitted = Parallel(
                 n_jobs=self.n_jobs, prefer="threads", return_as="generator_unordered"
             )(
@@ -583,17 +609,16 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             pending = [{} for _ in range(n_members)]
             merged = [None] * n_members
             for m, k, model in fitted:
-                pending[m][k] = model
-                if len(pending[m]) < len(splits):
-                    continue
-                models = [pending[m].pop(k) for k in range(len(splits))]
-                for model, (_, test) in zip(models, splits, strict=True):
-                    oof_scores[test, m * n_labels : (m + 1) * n_labels] = (
-                        _member_scores(model, _safe_indexing(inputs[m], test))
-                    )
-                    _release_training_state(model)
-                merged[m] = _merge_fold_models(models, classifiers[m], inputs[m], Y)
-                del models, model
+                oof_scores[splits[k][1], m * n_labels : (m + 1) * n_labels] = (
+                    _member_scores_in_blocks(model, inputs[m], splits[k][1])
+                )
+                _release_training_state(model)
+                pending[m][k] = _awaiting_merge(model)
+                del model
+                if len(pending[m]) == len(splits):
+                    models = [pending[m].pop(k) for k in range(len(splits))]
+                    merged[m] = _merge_fold_models(models, classifiers[m], inputs[m], Y)
+                    del models
         self.estimators_ = merged
         # The members' features are the largest arrays of a fit; from here on
         # only their scores are needed.

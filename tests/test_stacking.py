@@ -25,7 +25,7 @@ from skanime import (
     make_genre_pipeline,
     save_model,
 )
-from skanime._stacking import _merge_fold_models
+from skanime._stacking import _awaiting_merge, _merge_fold_models
 
 WORDS = {
     0: ["robot", "pilot", "mecha", "colony", "battle"],
@@ -166,6 +166,28 @@ def test_merged_linear_fold_models_give_the_mean_logit():
     )
 
 
+def test_float16_fold_models_await_their_merge_in_half_the_memory():
+    docs, Y = _corpus()
+    X = TfidfVectorizer().fit_transform(docs)
+    member = MultilabelLogisticRegression(C=10.0, dtype="float16")
+    halves = [np.arange(0, len(docs), 2), np.arange(1, len(docs), 2)]
+    folds = [clone(member).fit(X[rows], Y[rows]) for rows in halves]
+    (expected,) = _merge_fold_models(
+        [pickle.loads(pickle.dumps(m)) for m in folds], member, X, Y
+    )
+    waiting = [_awaiting_merge(m) for m in folds]
+    assert all(m.coef_.dtype == np.float16 for m in waiting)
+    (merged,) = _merge_fold_models(waiting, member, X, Y)
+    assert merged.coef_.dtype == np.float32 and merged.coef_.flags.f_contiguous
+    np.testing.assert_array_equal(merged.coef_, expected.coef_)
+    np.testing.assert_array_equal(merged.intercept_, expected.intercept_)
+    # float32 members keep their fold models as they are; neighbours models
+    # are dropped, the merge refits one on all rows.
+    full = MultilabelLogisticRegression(C=10.0).fit(X, Y)
+    assert _awaiting_merge(full).coef_.dtype == np.float32
+    assert _awaiting_merge(MultilabelKNeighborsClassifier().fit(X, Y)) is None
+
+
 def test_neighbours_fold_models_become_one_model_on_all_rows():
     docs, Y = _corpus()
     X = TfidfVectorizer().fit_transform(docs)
@@ -298,6 +320,8 @@ def test_stacker_scores_large_inputs_in_chunks(monkeypatch):
     model = _stacker().fit(docs, Y)
     whole = model.predict_proba(docs)
     monkeypatch.setattr(_stacking, "_PREDICT_ROWS", 7)
+    # Out-of-fold scores are computed in blocks too, to the same values.
+    np.testing.assert_array_equal(_stacker().fit(docs, Y).oof_proba_, model.oof_proba_)
     chunks = []
     score = model._member_scores_of
     model._member_scores_of = lambda X: chunks.append(len(X)) or score(X)

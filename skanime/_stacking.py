@@ -183,13 +183,11 @@ def _merge_fold_models(models, classifier, Z, Y):
     its neighbourhoods are the fold models' share): prediction then
     compares a sample with each training row once, not ``cv - 1`` times.
     """
-    if len(models) > 1 and isinstance(classifier, MultilabelKNeighborsClassifier):
+    if isinstance(classifier, MultilabelKNeighborsClassifier):
         return [clone(classifier).fit(Z, Y)]
-    if len(models) > 1 and all(
-        isinstance(model, _LinearScoresMixin) for model in models
-    ):
+    if all(isinstance(model, _LinearScoresMixin) for model in models):
         merged = models[0]
-        coef = np.empty(models[1].coef_.shape, dtype=merged._array_dtype(), order="F")
+        coef = np.empty(merged.coef_.shape, dtype=merged._array_dtype(), order="F")
         # A few labels at a time: the float64 sum of all the fold models'
         # coefficients at once would be the largest array of a fit on a large
         # vocabulary.
@@ -201,7 +199,7 @@ def _merge_fold_models(models, classifier, Z, Y):
             coef[rows] = total / len(models)
         merged.coef_ = merged._with_precision(coef)
         merged.intercept_ = np.mean([m.intercept_ for m in models], axis=0).astype(
-            models[1].intercept_.dtype
+            merged.intercept_.dtype
         )
         return [merged]
     return list(models)

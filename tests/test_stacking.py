@@ -188,6 +188,35 @@ def test_float16_fold_models_await_their_merge_in_half_the_memory():
     assert _awaiting_merge(MultilabelKNeighborsClassifier().fit(X, Y)) is None
 
 
+def test_stacker_with_one_split_keeps_predicting_models():
+    # One split: the neighbours' fold model is still replaced by one on all
+    # rows, and the float16 linear model goes back to float32 coefficients.
+    from sklearn.model_selection import ShuffleSplit
+
+    docs, Y = _corpus()
+    model = MultilabelStackingClassifier(
+        [
+            (
+                "knn",
+                make_pipeline(TfidfVectorizer(), MultilabelKNeighborsClassifier(0.2)),
+            ),
+            (
+                "words",
+                make_pipeline(
+                    TfidfVectorizer(),
+                    MultilabelLogisticRegression(C=10.0, dtype="float16"),
+                ),
+            ),
+        ],
+        cv=ShuffleSplit(1, test_size=0.3, random_state=0),
+        random_state=0,
+    ).fit(docs, Y)
+    knn, words = (models[0] for models in model.estimators_)
+    assert knn.n_neighbors_ == round(0.2 * len(docs))
+    assert words.coef_.dtype == np.float32
+    assert model.predict(docs[:5]).shape == (5, Y.shape[1])
+
+
 def test_neighbours_fold_models_become_one_model_on_all_rows():
     docs, Y = _corpus()
     X = TfidfVectorizer().fit_transform(docs)

@@ -54,6 +54,10 @@ class _LinearScoresMixin(_TargetColumnsMixin):
         """Type of ``coef_`` in memory: float16 coefficients are kept in float32."""
         return np.dtype(np.float32 if self.dtype == "float16" else self.dtype)
 
+    def _compact_dtype(self):
+        """Type that holds the values of ``coef_`` exactly in the least space."""
+        return np.dtype(self.dtype)
+
     def _with_precision(self, coef):
         """``coef`` in Fortran order, rounded to the precision of ``dtype``."""
         # Fortran order makes coef_.T C-contiguous: a sparse row times it is
@@ -78,7 +82,7 @@ class _LinearScoresMixin(_TargetColumnsMixin):
     def __getstate__(self):
         state = super().__getstate__()
         if getattr(self, "dtype", None) == "float16" and "coef_" in state:
-            state = {**state, "coef_": state["coef_"].astype(np.float16)}
+            state = {**state, "coef_": state["coef_"].astype(self._compact_dtype())}
         return state
 
     def __setstate__(self, state):
@@ -329,9 +333,7 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
             # float16 coefficients are rounded through float32, as
             # _with_precision rounds, and held in float16 until the end.
             coef = np.zeros(
-                (n_labels, X.shape[1]),
-                dtype=np.float16 if self.dtype == "float16" else self._array_dtype(),
-                order="F",
+                (n_labels, X.shape[1]), dtype=self._compact_dtype(), order="F"
             )
             n_iter = np.zeros(n_labels, dtype=int)
             for j in varying:

@@ -162,14 +162,15 @@ def _member_scores_in_blocks(model, Z, rows):
 def _awaiting_merge(model):
     """A scored fold model, reduced to what :func:`_merge_fold_models` reads.
 
-    A neighbours model is replaced at the merge (None); a linear model with
-    ``dtype="float16"`` keeps its coefficients in float16, which holds their
-    values exactly, in half the memory of the float32 arrays it predicts with.
+    A neighbours model is replaced at the merge (None); a linear model keeps
+    its coefficients in the type that holds their values exactly in the least
+    space (float16 for ``dtype="float16"``, half the memory of the float32
+    arrays it predicts with).
     """
     if isinstance(model, MultilabelKNeighborsClassifier):
         return None
-    if isinstance(model, _LinearScoresMixin) and model.dtype == "float16":
-        model.coef_ = model.coef_.astype(np.float16)
+    if isinstance(model, _LinearScoresMixin):
+        model.coef_ = model.coef_.astype(model._compact_dtype(), copy=False)
     return model
 
 

@@ -188,7 +188,9 @@ def _merge_fold_models(models, classifier, Z, Y):
         return [clone(classifier).fit(Z, Y)]
     if all(isinstance(model, _LinearScoresMixin) for model in models):
         merged = models[0]
-        coef = np.empty(merged.coef_.shape, dtype=merged._array_dtype(), order="F")
+        # Rounded as _with_precision rounds, and held in the compact type until
+        # the fit ends (_ready_to_predict), while other members still fit.
+        coef = np.empty(merged.coef_.shape, dtype=merged._compact_dtype(), order="F")
         # A few labels at a time: the float64 sum of all the fold models'
         # coefficients at once would be the largest array of a fit on a large
         # vocabulary.
@@ -197,13 +199,20 @@ def _merge_fold_models(models, classifier, Z, Y):
             total = models[0].coef_[rows].astype(np.float64)
             for model in models[1:]:
                 total += model.coef_[rows]
-            coef[rows] = total / len(models)
-        merged.coef_ = merged._with_precision(coef)
+            coef[rows] = (total / len(models)).astype(merged._array_dtype())
+        merged.coef_ = coef
         merged.intercept_ = np.mean([m.intercept_ for m in models], axis=0).astype(
             merged.intercept_.dtype
         )
         return [merged]
     return list(models)
+
+
+def _ready_to_predict(model):
+    """A merged fold model with its coefficients in the type it predicts with."""
+    if isinstance(model, _LinearScoresMixin):
+        model.coef_ = model._with_precision(model.coef_)
+    return model
 
 
 class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
@@ -618,10 +627,13 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                     models = [pending[m].pop(k) for k in range(len(splits))]
                     merged[m] = _merge_fold_models(models, classifiers[m], inputs[m], Y)
                     del models
-        self.estimators_ = merged
-        # The members' features are the largest arrays of a fit; from here on
-        # only their scores are needed.
+                    # The members' features are the largest arrays of a fit:
+                    # each goes once no member that reads it is still fitting.
+                    inputs[m] = None
         del inputs
+        self.estimators_ = [
+            [_ready_to_predict(model) for model in models] for models in merged
+        ]
         self._blank_fold_constant(oof_scores)
         for transformer, estimator in zip(
             self.transformers_, self.estimators, strict=True

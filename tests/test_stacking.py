@@ -25,7 +25,7 @@ from skanime import (
     make_genre_pipeline,
     save_model,
 )
-from skanime._stacking import _awaiting_merge, _merge_fold_models
+from skanime._stacking import _awaiting_merge, _merge_fold_models, _ready_to_predict
 
 WORDS = {
     0: ["robot", "pilot", "mecha", "colony", "battle"],
@@ -175,11 +175,20 @@ def test_float16_fold_models_await_their_merge_in_half_the_memory():
     (expected,) = _merge_fold_models(
         [pickle.loads(pickle.dumps(m)) for m in folds], member, X, Y
     )
+    expected = _ready_to_predict(expected)
     waiting = [_awaiting_merge(m) for m in folds]
     assert all(m.coef_.dtype == np.float16 for m in waiting)
+    mean = np.mean([m.coef_.astype(np.float64) for m in waiting], axis=0)
     (merged,) = _merge_fold_models(waiting, member, X, Y)
+    # The merged model stays compact until the fit ends.
+    assert merged.coef_.dtype == np.float16
+    merged = _ready_to_predict(merged)
     assert merged.coef_.dtype == np.float32 and merged.coef_.flags.f_contiguous
     np.testing.assert_array_equal(merged.coef_, expected.coef_)
+    # The mean of the fold models, rounded through float32 to float16.
+    np.testing.assert_array_equal(
+        merged.coef_, mean.astype(np.float32).astype(np.float16).astype(np.float32)
+    )
     np.testing.assert_array_equal(merged.intercept_, expected.intercept_)
     # float32 members keep their fold models as they are; neighbours models
     # are dropped, the merge refits one on all rows.

@@ -226,6 +226,38 @@ def test_stacker_with_one_split_keeps_predicting_models():
     assert model.predict(docs[:5]).shape == (5, Y.shape[1])
 
 
+def test_member_features_are_released_once_the_member_is_merged(monkeypatch):
+    # The members' features are the largest arrays of a fit: a merged
+    # member's go while the other members still fit.
+    import gc
+    import weakref
+
+    features, alive_at_merge = {}, []
+    fit_fold, merge = _stacking._fit_fold, _stacking._merge_fold_models
+
+    def recording_fit_fold(classifier, Z, *args):
+        features.setdefault(id(classifier), weakref.ref(Z))
+        return fit_fold(classifier, Z, *args)
+
+    def recording_merge(models, classifier, Z, Y):
+        gc.collect()
+        alive_at_merge.append([ref() is not None for ref in features.values()])
+        return merge(models, classifier, Z, Y)
+
+    monkeypatch.setattr(_stacking, "_fit_fold", recording_fit_fold)
+    monkeypatch.setattr(_stacking, "_merge_fold_models", recording_merge)
+    docs, Y = _corpus()
+    words_and_pairs = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2)), MultilabelLogisticRegression(C=10.0)
+    )
+    model = MultilabelStackingClassifier(
+        [("words", _linear()), ("pairs", words_and_pairs)], cv=3, random_state=0
+    ).fit(docs, Y)
+    # At the second member's merge, the first member's features are gone.
+    assert alive_at_merge == [[True], [False, True]]
+    assert model.predict(docs[:3]).shape == (3, Y.shape[1])
+
+
 def test_neighbours_fold_models_become_one_model_on_all_rows():
     docs, Y = _corpus()
     X = TfidfVectorizer().fit_transform(docs)

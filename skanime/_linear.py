@@ -20,6 +20,17 @@ from ._targets import constant_label_rates
 _LABEL_ROWS = 4
 
 
+def _coef_to_predict_with(coef):
+    """Coefficients held compactly (float16), in the type prediction multiplies.
+
+    Sparse products have no float16 kernel; the float32 copy holds the same
+    values, in Fortran order (see ``_with_precision``).
+    """
+    if coef.dtype == np.float16:
+        return np.asfortranarray(coef, dtype=np.float32)
+    return coef
+
+
 class _LinearScoresMixin(_TargetColumnsMixin):
     """Targets and prediction of a model whose logits are ``X @ coef_.T + b``.
 
@@ -86,9 +97,8 @@ class _LinearScoresMixin(_TargetColumnsMixin):
         return state
 
     def __setstate__(self, state):
-        coef = state.get("coef_")
-        if coef is not None and coef.dtype == np.float16:
-            state = {**state, "coef_": np.asfortranarray(coef, dtype=np.float32)}
+        if state.get("coef_") is not None:
+            state = {**state, "coef_": _coef_to_predict_with(state["coef_"])}
         super().__setstate__(state)
 
     def _checked_logits(self, X):

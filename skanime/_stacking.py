@@ -20,7 +20,11 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._linear import MultilabelLogisticRegression, _LinearScoresMixin
+from ._linear import (
+    MultilabelLogisticRegression,
+    _coef_to_predict_with,
+    _LinearScoresMixin,
+)
 from ._neighbors import MultilabelKNeighborsClassifier
 from ._targets import (
     ConstantLabelWarning,
@@ -175,7 +179,8 @@ def _awaiting_merge(model):
 
 
 def _merge_fold_models(models, classifier, Z, Y):
-    """Fold models of one member, as prediction uses them.
+    """Fold models of one member, as prediction uses them (once
+    :func:`_ready_to_predict` has given merged coefficients their type).
 
     Linear ones merge into one model: the mean logit of linear models on one
     feature space is the logit of the model with their mean coefficients.
@@ -211,7 +216,7 @@ def _merge_fold_models(models, classifier, Z, Y):
 def _ready_to_predict(model):
     """A merged fold model with its coefficients in the type it predicts with."""
     if isinstance(model, _LinearScoresMixin):
-        model.coef_ = model._with_precision(model.coef_)
+        model.coef_ = _coef_to_predict_with(model.coef_)
     return model
 
 

@@ -237,22 +237,27 @@ class _TermCounter:
         counts : csr_matrix of shape (n_documents, n_features) or None
             Counts with sorted indices and no explicit zeros.
         """
-        rows, columns = [], []
+        # Counted chunk by chunk: the occurrences of a large batch (two
+        # indices each) take several times the memory of its counts.
+        chunks = []
         for start in range(0, len(documents), _CHUNK_DOCUMENTS):
-            found = self._count_chunk(documents[start : start + _CHUNK_DOCUMENTS])
+            chunk = documents[start : start + _CHUNK_DOCUMENTS]
+            found = self._count_chunk(chunk)
             if found is None:
                 return None
-            rows.append(found[0] + start)
-            columns.append(found[1])
-        if rows:
-            rows, columns = np.concatenate(rows), np.concatenate(columns)
-        else:
-            rows = columns = np.zeros(0, dtype=np.intp)
-        counts = sp.csr_matrix(
-            (np.ones(rows.size, dtype=dtype), (rows, columns)),
-            shape=(len(documents), self.n_features),
-        )
-        counts.sum_duplicates()  # counts the repeats, sorts the indices
+            rows, columns = found
+            counts = sp.csr_matrix(
+                (np.ones(rows.size, dtype=dtype), (rows, columns)),
+                shape=(len(chunk), self.n_features),
+            )
+            counts.sum_duplicates()  # counts the repeats, sorts the indices
+            chunks.append(counts)
+        if not chunks:
+            return sp.csr_matrix((0, self.n_features), dtype=dtype)
+        if len(chunks) == 1:
+            return chunks[0]
+        counts = sp.vstack(chunks, format="csr")
+        counts.has_canonical_format = True
         return counts
 
     def _count_chunk(self, documents):

@@ -383,12 +383,27 @@ class MultilabelLogisticRegression(_LinearScoresMixin, ClassifierMixin, BaseEsti
         penalty = penalty / n_samples
 
         def objective(w):
+            # In place: on many samples each (n_samples, n_labels) temporary
+            # of the plain expressions is a large array.
             W = w[: n_features * n_labels].reshape(n_features, n_labels)
-            logits = X @ W + w[n_features * n_labels :]
-            exp_neg = np.exp(-np.abs(logits))
-            loss = (np.maximum(logits, 0.0) + np.log1p(exp_neg) - Y * logits).sum()
-            proba = np.where(logits >= 0, 1.0, exp_neg) / (1.0 + exp_neg)
-            residual = (proba - Y) / n_samples
+            logits = X @ W
+            logits += w[n_features * n_labels :]
+            exp_neg = np.abs(logits)
+            np.negative(exp_neg, out=exp_neg)
+            np.exp(exp_neg, out=exp_neg)
+            work = np.maximum(logits, 0.0)
+            work += np.log1p(exp_neg)
+            work -= Y * logits
+            loss = work.sum()
+            residual = work
+            residual[...] = exp_neg
+            residual[logits >= 0] = 1.0
+            del logits
+            exp_neg += 1.0
+            residual /= exp_neg
+            del exp_neg
+            residual -= Y
+            residual /= n_samples
             grad_W = X.T @ residual + penalty * W
             loss = loss / n_samples + 0.5 * np.einsum("ij,ij,ij->", penalty, W, W)
             return loss, np.concatenate([np.ravel(grad_W), residual.sum(axis=0)])

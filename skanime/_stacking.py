@@ -709,7 +709,11 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             proba[:, self.constant_labels_] = self._constant_proba
         return proba
 
-    def _stage_one(self, X):
+    def _in_row_blocks(self, X, compute):
+        """``compute(X)``, ``_PREDICT_ROWS`` rows of a large ``X`` at a time.
+
+        Only one block's features and scores are held at once.
+        """
         if isinstance(X, str):
             raise ValueError(
                 "X must be a sequence of samples (e.g. a list of synopses), not a "
@@ -719,15 +723,15 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             X = np.asarray(X, dtype=object)
         n_samples = _num_samples(X)
         if n_samples <= _PREDICT_ROWS:
-            return self._member_scores_of(X)
-        return np.vstack(
-            [
-                self._member_scores_of(
-                    _safe_indexing(X, slice(start, start + _PREDICT_ROWS))
-                )
-                for start in range(0, n_samples, _PREDICT_ROWS)
-            ]
-        )
+            return compute(X)
+        result = None
+        for start in range(0, n_samples, _PREDICT_ROWS):
+            rows = slice(start, start + _PREDICT_ROWS)
+            block = compute(_safe_indexing(X, rows))
+            if result is None:
+                result = np.empty((n_samples, *block.shape[1:]), dtype=block.dtype)
+            result[rows] = block
+        return result
 
     def _member_inputs(self, X):
         """Each member's features of ``X``: its transformer's output.
@@ -777,7 +781,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         scores : ndarray of shape (n_samples, n_members * n_labels)
         """
         check_is_fitted(self)
-        return self._stage_one(X)
+        return self._in_row_blocks(X, self._member_scores_of)
 
     def predict_proba(self, X):
         """Probability of each label from the second stage.
@@ -792,8 +796,12 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         proba : ndarray of shape (n_samples, n_labels)
         """
         check_is_fitted(self)
-        proba = positive_scores(self.final_estimator_.predict_proba(self._stage_one(X)))
+        proba = self._in_row_blocks(X, self._proba_of)
         return self._fix_constant(np.asarray(proba, dtype=np.float64))
+
+    def _proba_of(self, X):
+        scores = self._member_scores_of(X)
+        return positive_scores(self.final_estimator_.predict_proba(scores))
 
     def predict(self, X):
         """Predict label sets.

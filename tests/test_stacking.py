@@ -392,11 +392,19 @@ def test_stacker_scores_large_inputs_in_chunks(monkeypatch):
     monkeypatch.setattr(_stacking, "_PREDICT_ROWS", 7)
     # Out-of-fold scores are computed in blocks too, to the same values.
     np.testing.assert_array_equal(_stacker().fit(docs, Y).oof_proba_, model.oof_proba_)
-    chunks = []
+    chunks, final_chunks = [], []
     score = model._member_scores_of
     model._member_scores_of = lambda X: chunks.append(len(X)) or score(X)
+    final_proba = model.final_estimator_.predict_proba
+    model.final_estimator_.predict_proba = lambda Z: (
+        final_chunks.append(len(Z)) or final_proba(Z)
+    )
     np.testing.assert_allclose(model.predict_proba(docs), whole, atol=1e-6)
-    assert chunks == [7] * (len(docs) // 7) + [len(docs) % 7] * (len(docs) % 7 > 0)
+    blocks = [7] * (len(docs) // 7) + [len(docs) % 7] * (len(docs) % 7 > 0)
+    assert chunks == blocks
+    # The second stage takes the blocks too: no array of all first-stage
+    # scores is built.
+    assert final_chunks == blocks
     np.testing.assert_allclose(model.predict_proba(list(docs)), whole, atol=1e-6)
     assert model.transform(docs).shape == (len(docs), Y.shape[1])
 

@@ -599,7 +599,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         self.fold_constant_labels_ = np.flatnonzero(
             np.any([constant_label_rates(Y[train])[1] for train, _ in splits], axis=0)
         )
-        oof_scores = np.zeros((n_samples, n_members * n_labels))
+        # float32 while the members fit, when memory peaks: the members'
+        # scores are float32 values, the neighbours' rounded to float32.
+        oof_scores = np.zeros((n_samples, n_members * n_labels), dtype=np.float32)
         with warnings.catch_warnings():
             # A label can be missing from a fold's training part; its member
             # model then scores it at the fold's base rate, and the second
@@ -636,6 +638,7 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                     # each goes once no member that reads it is still fitting.
                     inputs[m] = None
         del inputs
+        oof_scores = oof_scores.astype(np.float64)
         self.estimators_ = [
             [_ready_to_predict(model) for model in models] for models in merged
         ]

@@ -698,6 +698,7 @@ def scaling_worker(args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             transform = [_timed(features)[1:] for _ in range(args.repeats)]
+            rss_transform = peak_rss_gb()
             predict = [_timed(lambda: pipeline.predict(documents))[1:]]
     print(json.dumps({
         "factor": args.factor,
@@ -720,6 +721,7 @@ def scaling_worker(args):
         "predict_cpu_s": median([cpu for _, cpu in predict]),
         "peak_rss_after_data_gb": rss_data,
         "peak_rss_after_fit_gb": rss_fit,
+        "peak_rss_after_transform_gb": rss_transform,
         "peak_rss_gb": peak_rss_gb(),
     }))
 
@@ -1177,18 +1179,20 @@ def write_markdown(path, results):
         "predict are timed once. CPU seconds count every "
         "thread of the process. Peak memory is the peak resident set of the "
         "subprocess (`VmHWM`), interpreter and data included; 'after loading' "
-        "is the peak before fitting.",
+        "is the peak before fitting, 'after fit' the peak before transform and "
+        "predict.",
         "",
         "| size | synopses | words with a vector | fit (CPU) | transform (CPU) "
-        "| predict | peak memory | after loading |",
-        "|---|---|---|---|---|---|---|---|",
+        "| predict | peak memory | after loading | after fit |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {r['factor']:g}x | {r['n_documents']} | {r['vocabulary_size']} | "
         f"{fmt(r['fit_s'])} "
         f"({fmt(r['fit_cpu_s'])}) | {fmt(r['transform_s'])} "
         f"({fmt(r['transform_cpu_s'])}) | {fmt(r['predict_s'])} | "
-        f"{r['peak_rss_gb']:.2f} GB | {r['peak_rss_after_data_gb']:.2f} GB |"
+        f"{r['peak_rss_gb']:.2f} GB | {r['peak_rss_after_data_gb']:.2f} GB | "
+        f"{r['peak_rss_after_fit_gb']:.2f} GB |"
         for r in sc["runs"]
     ]
     step_names = list(sc["runs"][0]["fit_step_s"])

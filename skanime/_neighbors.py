@@ -24,9 +24,14 @@ _LOGIT_CLIP = 12.0
 def _unit_rows(X):
     """``X`` as CSR float32 with rows of unit Euclidean norm (zero rows kept)."""
     X = sparse.csr_matrix(X, dtype=np.float32, copy=True)
-    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel())
+    X.sum_duplicates()
+    # Squares and per-entry scales without a copy of the structure or a
+    # float64 array per entry: on a large training set each is as large as X.
+    squares = sparse.csr_matrix((X.data * X.data, X.indices, X.indptr), shape=X.shape)
+    norms = np.sqrt(np.asarray(squares.sum(axis=1), dtype=np.float64).ravel())
+    del squares
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    X.data *= np.repeat(scale, np.diff(X.indptr)).astype(np.float32)
+    X.data *= np.repeat(scale.astype(np.float32), np.diff(X.indptr))
     return X
 
 
@@ -185,7 +190,7 @@ class MultilabelKNeighborsClassifier(
         samples = _unit_rows(X)
         # float16-representable values: a model file stores them in half the
         # space and the loaded model predicts exactly as this one.
-        samples.data = samples.data.astype(np.float16).astype(np.float32)
+        samples.data[...] = samples.data.astype(np.float16)
         # Features by samples: a block of queries times it is the block's
         # similarities to every training sample, one sparse product.
         self._samples_t = samples.T.tocsr()

@@ -98,6 +98,34 @@ def test_dense_and_sparse_features_give_the_same_model():
     )
 
 
+def test_unsorted_and_duplicate_entries_give_the_same_model():
+    # Features with unsorted column indices (as a column selection leaves
+    # them), and with the entries of every other row split in two halves.
+    X, Y, Q = _data()
+    data, indices, indptr = [], [], [0]
+    for i in range(X.shape[0]):
+        row = X[i]
+        if i % 2:
+            data += [row.data[::-1]]
+            indices += [row.indices[::-1]]
+        else:
+            data += [np.repeat(row.data / 2, 2)]
+            indices += [np.repeat(row.indices, 2)]
+        indptr.append(indptr[-1] + data[-1].size)
+    features = sp.csr_matrix(
+        (np.concatenate(data), np.concatenate(indices), indptr), shape=X.shape
+    )
+    assert features.nnz > X.nnz and not features.has_canonical_format
+    expected = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X, Y)
+    model = MultilabelKNeighborsClassifier(n_neighbors=5).fit(features, Y)
+    np.testing.assert_allclose(
+        model.predict_proba(Q), expected.predict_proba(Q), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        model.predict_proba(features), expected.predict_proba(X), atol=1e-6
+    )
+
+
 def test_one_dimensional_targets_give_class_probabilities():
     X, Y, Q = _data()
     classes = np.array(["a", "b", "c"])[Y[:, :3].argmax(axis=1)]

@@ -639,9 +639,6 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
                     inputs[m] = None
         del inputs
         oof_scores = oof_scores.astype(np.float64)
-        self.estimators_ = [
-            [_ready_to_predict(model) for model in models] for models in merged
-        ]
         self._blank_fold_constant(oof_scores)
         for transformer, estimator in zip(
             self.transformers_, self.estimators, strict=True
@@ -665,6 +662,12 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         self.thresholds_ = fit_thresholds(
             Y, self.oof_proba_, self.threshold, min_labels=self.min_labels
         )
+        del oof_scores
+        # Last, once the out-of-fold scores are gone: the types prediction
+        # uses take more memory than the merged models' compact ones.
+        self.estimators_ = [
+            [_ready_to_predict(model) for model in models] for models in merged
+        ]
         return self
 
     def _final_estimator(self):

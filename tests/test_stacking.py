@@ -395,9 +395,10 @@ def test_stacker_scores_large_inputs_in_chunks(monkeypatch):
     chunks, final_chunks = [], []
     score = model._member_scores_of
     model._member_scores_of = lambda X: chunks.append(len(X)) or score(X)
-    final_proba = model.final_estimator_.predict_proba
-    model.final_estimator_.predict_proba = lambda Z: (
-        final_chunks.append(len(Z)) or final_proba(Z)
+    logreg = model.final_estimator_[-1]
+    final_logits = logreg._trusted_decision_function
+    logreg._trusted_decision_function = lambda Z: (
+        final_chunks.append(len(Z)) or final_logits(Z)
     )
     np.testing.assert_allclose(model.predict_proba(docs), whole, atol=1e-6)
     blocks = [7] * (len(docs) // 7) + [len(docs) % 7] * (len(docs) % 7 > 0)
@@ -407,6 +408,20 @@ def test_stacker_scores_large_inputs_in_chunks(monkeypatch):
     assert final_chunks == blocks
     np.testing.assert_allclose(model.predict_proba(list(docs)), whole, atol=1e-6)
     assert model.transform(docs).shape == (len(docs), Y.shape[1])
+
+
+@pytest.mark.parametrize("own_second_stage", [True, False])
+def test_stacker_probabilities_are_its_second_stage_on_its_scores(own_second_stage):
+    # The stacker's own second stage runs without its input checks, with the
+    # same arithmetic; a given one through its predict_proba.
+    docs, Y = _corpus()
+    model = _stacker()
+    if not own_second_stage:
+        model.set_params(final_estimator=model._final_estimator())
+    model.fit(docs, Y)
+    expected = model.final_estimator_.predict_proba(model.transform(docs))
+    np.testing.assert_array_equal(model.predict_proba(docs), expected)
+    np.testing.assert_array_equal(model.predict_proba(docs[:1]), expected[:1])
 
 
 def test_stacker_label_constant_in_a_fold_does_not_move_the_others():

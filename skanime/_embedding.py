@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from gensim.models import KeyedVectors, Word2Vec
 from sklearn.base import (
     BaseEstimator,
@@ -442,8 +441,12 @@ class TfidfWeightedW2VTransformer(
                 stacklevel=4,
             )
         totals[empty] = 1
-        scale = sp.diags((1.0 / totals).astype(self._dtype))
-        return (scale @ weights).tocsr()
+        # In place: the weights are this transformer's own fresh matrix, and a
+        # product with a diagonal matrix costs more than the scaling itself
+        # on a few rows.
+        scale = (1.0 / totals).astype(weights.dtype)
+        weights.data *= np.repeat(scale, np.diff(weights.indptr))
+        return weights
 
     def _embed(self, weights):
         X = np.asarray(weights @ self.vectors_, dtype=self._dtype)

@@ -81,9 +81,7 @@ def new_classifier(params, seed):
     from ._pipeline import GenreClassifier
 
     if params:
-        return GenreClassifier(
-            pipeline=default_pipeline(params, seed), random_state=seed
-        )
+        return GenreClassifier(pipeline=default_pipeline(params, seed))
     return GenreClassifier(random_state=seed)
 
 

@@ -226,7 +226,8 @@ class GenreClassifier(BaseEstimator):
         ``predict_proba`` returning one column per label. ``None`` uses
         :func:`make_genre_pipeline` seeded with ``random_state``.
     random_state : int, RandomState instance or None, default=None
-        Seed of the default pipeline (ignored when ``pipeline`` is given).
+        Seed of the default pipeline. With a given ``pipeline`` it must be
+        None: that pipeline's own seeds apply.
 
     Attributes
     ----------
@@ -291,6 +292,13 @@ class GenreClassifier(BaseEstimator):
             The fitted classifier.
         """
         self._validate_params()
+        if self.pipeline is not None and self.random_state is not None:
+            raise ValueError(
+                "random_state seeds the default pipeline only; a given pipeline "
+                "keeps its own seeds. Seed its steps instead (e.g. "
+                "make_genre_pipeline(random_state=0)) and leave GenreClassifier's "
+                f"random_state at None; got random_state={self.random_state!r}."
+            )
         documents = check_documents(X, type(self).__name__)
         genre_lists = _as_genre_lists(y)
         # One spelling per genre (" Action ", "ACTION" -> "Action"); see

@@ -76,3 +76,13 @@ def test_constant_genre_is_named_once():
     assert len(constant) == 1
     assert constant[0].message.labels == ["Drama"]
     assert "Genres ['Drama']" in str(constant[0].message)
+
+
+def test_random_state_with_a_given_pipeline_is_refused():
+    # It seeds the default pipeline only: with a given one it would change
+    # nothing.
+    docs, genres = _data()
+    model = GenreClassifier(make_genre_pipeline(**SMALL), random_state=0)
+    with pytest.raises(ValueError, match="random_state seeds the default pipeline"):
+        model.fit(docs, genres)
+    GenreClassifier(make_genre_pipeline(random_state=0, **SMALL)).fit(docs, genres)

@@ -16,6 +16,10 @@ from ._target_encoding import _TargetColumnsMixin
 # 256 rows are as fast as 1,024 on MAL-2021 (0.29-0.30 s for its 9,494
 # synopses on two threads) and hold a quarter of the similarities per thread.
 _QUERY_ROWS = 256
+# Up to this many queries are scored one at a time on the raw arrays of the
+# stored samples: scipy's sparse products cost a few tenths of a millisecond
+# per call whatever their size, longer than the arithmetic of a few queries.
+_FEW_QUERIES = 4
 # Logits of the smoothed probabilities are clipped there, so that a
 # probability of exactly 0 or 1 (smoothing=0) stays finite.
 _LOGIT_CLIP = 12.0
@@ -200,16 +204,19 @@ class MultilabelKNeighborsClassifier(
 
     def _shares(self, X):
         """Similarity-weighted label shares of the neighbours, smoothed."""
-        labels = self._labels.astype(np.float32)
-        proba = np.empty((X.shape[0], labels.shape[1]))
+        proba = np.empty((X.shape[0], self._labels.shape[1]))
         starts = range(0, X.shape[0], _QUERY_ROWS)
-        if len(starts) > 1:
+        if X.shape[0] <= _FEW_QUERIES and sparse.issparse(X):
+            for row in range(X.shape[0]):
+                self._shares_of_query(X, row, proba[row])
+        elif len(starts) > 1:
+            labels = self._labels.astype(np.float32)
             Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(self._shares_of_block)(X, start, labels, proba)
                 for start in starts
             )
         else:
-            self._shares_of_block(X, 0, labels, proba)
+            self._shares_of_block(X, 0, self._labels.astype(np.float32), proba)
         # float32 rounding can put a share a hair above 1.
         np.clip(proba, 0.0, 1.0, out=proba)
         proba *= 1.0 - self.smoothing
@@ -227,6 +234,75 @@ class MultilabelKNeighborsClassifier(
         block = proba[start : start + queries.shape[0]]
         np.divide(shared, total, out=block, where=total > 0)
         block[total.ravel() <= 0] = self.label_rates_
+
+    def _shares_of_query(self, X, row, shares):
+        """Unsmoothed shares of the query in row ``row`` of ``X``, in place.
+
+        :meth:`_shares_of_block` on this one query, on the raw arrays, with
+        the same float32 operations in the same order, hence the same
+        neighbours and bit-identical shares. Scipy's sparse product adds
+        each stored sample's terms in feature order and lists the samples
+        in the reverse order of their first term; the sums over neighbours
+        follow that order.
+        """
+        start, stop = X.indptr[row], X.indptr[row + 1]
+        features = X.indices[start:stop]
+        values = X.data[start:stop].astype(np.float32)
+        if features.size and not (np.diff(features) > 0).all():
+            # Unsorted or repeated features: sorted, a repeat summed.
+            order = np.argsort(features, kind="stable")
+            features, firsts = np.unique(features[order], return_index=True)
+            values = np.add.reduceat(values[order], firsts)
+        samples_t = self._samples_t
+        firsts = samples_t.indptr[features]
+        lengths = samples_t.indptr[features + 1] - firsts
+        entries = np.repeat(firsts - (np.cumsum(lengths) - lengths), lengths)
+        entries += np.arange(entries.size)
+        if not entries.size:
+            shares[:] = self.label_rates_
+            return
+        # Row sums as scipy's CSR ``sum(axis=1)`` adds them (not np.sum's order).
+        norm = np.sqrt(np.float64(np.add.reduceat(values * values, [0])[0]))
+        scale = np.divide(1.0, norm, out=np.zeros(()), where=norm > 0)
+        values *= scale.astype(np.float32)
+        samples = samples_t.indices[entries]
+        similarities = np.zeros(samples_t.shape[1], dtype=np.float32)
+        np.add.at(
+            similarities, samples, np.repeat(values, lengths) * samples_t.data[entries]
+        )
+        first_entry = np.empty(samples_t.shape[1], dtype=np.intp)
+        first_entry[samples[::-1]] = np.arange(samples.size - 1, -1, -1)
+
+        def in_product_order(candidates):
+            return candidates[np.argsort(-first_entry[candidates])]
+
+        candidates = np.flatnonzero(similarities > 0)
+        n_dropped = candidates.size - self.n_neighbors_
+        if n_dropped > 0:
+            weights = similarities[candidates]
+            nearest = np.argpartition(weights, n_dropped)
+            if weights[nearest[:n_dropped]].max() < weights[nearest[n_dropped:]].min():
+                candidates = candidates[nearest[n_dropped:]]
+            else:
+                # A tie at the boundary: the block's choice depends on order.
+                candidates = in_product_order(candidates)
+                keep = np.ones(candidates.size, dtype=bool)
+                keep[
+                    np.argpartition(similarities[candidates], n_dropped)[:n_dropped]
+                ] = False
+                candidates = candidates[keep]
+        candidates = in_product_order(candidates)
+        weights = similarities[candidates]
+        if self.similarity_power != 1:
+            weights **= np.float32(self.similarity_power)
+        total = np.float64(np.add.reduceat(weights, [0])[0]) if weights.size else 0.0
+        if total > 0:
+            shared = np.cumsum(
+                weights[:, None] * self._labels[candidates], axis=0, dtype=np.float32
+            )[-1]
+            np.divide(shared.astype(np.float64), total, out=shares)
+        else:
+            shares[:] = self.label_rates_
 
     def _checked_features(self, X):
         check_is_fitted(self)

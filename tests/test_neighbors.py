@@ -89,6 +89,30 @@ def test_large_inputs_are_scored_in_blocks_as_one(monkeypatch):
     np.testing.assert_array_equal(threaded.predict_proba(Q), whole)
 
 
+@pytest.mark.parametrize("power", [3.0, 1.0, 0.0])
+def test_a_few_queries_score_exactly_as_a_block(power):
+    # A few queries take a path of their own; it must give the block's
+    # neighbours and floats, ties at the k-th similarity (repeated training
+    # rows), unsorted and repeated query entries and empty queries included.
+    X, Y, Q = _data(n_test=60)
+    X = sp.vstack([X, X[:40], X[:40]], format="csr")
+    Y = np.vstack([Y, 1 - Y[:40], Y[:40]])
+    Q = sp.vstack([Q, X[:20], sp.csr_matrix((1, Q.shape[1]))], format="csr")
+    Q.indices[Q.indptr[1] : Q.indptr[2]] = Q.indices[Q.indptr[1] : Q.indptr[2]][::-1]
+    Q.data[Q.indptr[1] : Q.indptr[2]] = Q.data[Q.indptr[1] : Q.indptr[2]][::-1]
+    Q.has_sorted_indices = False
+    model = MultilabelKNeighborsClassifier(n_neighbors=7, similarity_power=power)
+    model.fit(X, Y)
+    whole = model.predict_proba(Q)
+    assert Q.shape[0] > _neighbors._FEW_QUERIES
+    one_by_one = np.vstack(
+        [model.predict_proba(Q[i : i + 1]) for i in range(Q.shape[0])]
+    )
+    np.testing.assert_array_equal(one_by_one, whole)
+    np.testing.assert_array_equal(model.predict_proba(Q[:3]), whole[:3])
+    np.testing.assert_allclose(whole[-1], Y.mean(axis=0))
+
+
 def test_dense_and_sparse_features_give_the_same_model():
     X, Y, Q = _data()
     sparse_model = MultilabelKNeighborsClassifier(n_neighbors=5).fit(X, Y)

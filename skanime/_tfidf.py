@@ -96,6 +96,7 @@ class _IntegerTable:
     """
 
     _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+    _PROBE_WINDOW = 8
 
     def __init__(self, keys, values):
         self._bits = max(3, int(2 * keys.size).bit_length())
@@ -117,17 +118,31 @@ class _IntegerTable:
         return (hashed >> np.uint64(64 - self._bits)).astype(np.intp)
 
     def get(self, queries):
-        """The value of each query, or -1 for the keys not in the table."""
+        """The value of each query, or -1 for the keys not in the table.
+
+        The first slot of every query is probed alone (most queries end
+        there); the rest probe ``_PROBE_WINDOW`` slots at a time, so that
+        the longest probe sequence of a batch, not the typical one, costs
+        few rounds of numpy calls.
+        """
         found = np.full(queries.size, -1, dtype=np.intp)
-        pending = np.arange(queries.size)
         slots = self._slots(queries)
+        stored = self._keys[slots]
+        hit = stored == queries
+        found[hit] = self._values[slots[hit]]
+        pending = np.flatnonzero(~hit & (stored != -1))
+        offsets = np.arange(1, self._PROBE_WINDOW + 1)
         while pending.size:
-            stored = self._keys[slots]
-            hit = stored == queries
-            found[pending[hit]] = self._values[slots[hit]]
-            more = ~hit & (stored != -1)
-            pending, queries = pending[more], queries[more]
-            slots = (slots[more] + 1) & self._mask
+            probes = (slots[pending, None] + offsets) & self._mask
+            stored = self._keys[probes]
+            hit = stored == queries[pending, None]
+            ends = hit | (stored == -1)
+            first = ends.argmax(axis=1)
+            rows = np.arange(pending.size)
+            hit_rows = np.flatnonzero(hit[rows, first])
+            found[pending[hit_rows]] = self._values[probes[hit_rows, first[hit_rows]]]
+            pending = pending[~ends[rows, first]]
+            slots[pending] += self._PROBE_WINDOW
         return found
 
 
@@ -245,13 +260,7 @@ class _TermCounter:
             found = self._count_chunk(chunk)
             if found is None:
                 return None
-            rows, columns = found
-            counts = sp.csr_matrix(
-                (np.ones(rows.size, dtype=dtype), (rows, columns)),
-                shape=(len(chunk), self.n_features),
-            )
-            counts.sum_duplicates()  # counts the repeats, sorts the indices
-            chunks.append(counts)
+            chunks.append(_count_matrix(*found, (len(chunk), self.n_features), dtype))
         if not chunks:
             return sp.csr_matrix((0, self.n_features), dtype=dtype)
         if len(chunks) == 1:
@@ -376,6 +385,34 @@ class _TermCounter:
             itertools.chain.from_iterable(pieces), np.intp, slots.size
         )
         return spliced
+
+
+def _count_matrix(rows, columns, shape, dtype):
+    """CSR matrix of the number of times each ``(row, column)`` pair occurs.
+
+    Sorted indices, no explicit zeros. One sort of the pairs as integer
+    keys: faster than scipy's COO conversion and ``sum_duplicates``, by a
+    fixed cost of a few tenths of a millisecond on one short document and
+    by about a third on thousands.
+    """
+    n_rows, n_columns = shape
+    keys, counts = np.unique(
+        rows.astype(np.int64) * n_columns + columns, return_counts=True
+    )
+    key_rows = keys // n_columns
+    index_dtype = np.int32 if max(keys.size, n_columns) < 2**31 else np.int64
+    indptr = np.zeros(n_rows + 1, dtype=index_dtype)
+    np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (
+            counts.astype(dtype),
+            (keys - key_rows * n_columns).astype(index_dtype),
+            indptr,
+        ),
+        shape=shape,
+    )
+    matrix.has_canonical_format = True
+    return matrix
 
 
 def _weigh_counts(tfidf, counts):
@@ -565,7 +602,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
             self.lowercase,
             self.strip_accents,
             tuple(self.ngram_range),
-            stop_words if stop_words is None or isinstance(stop_words, str)
+            stop_words
+            if stop_words is None or isinstance(stop_words, str)
             else tuple(stop_words),
         )
         cached = getattr(self, "_term_counter_cache", None)

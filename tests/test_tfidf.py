@@ -107,7 +107,10 @@ def test_equals_tfidf_vectorizer_on_hostile_text(
     [
         dict(zip(WEIGHTING, values, strict=True))
         for values in itertools.product(
-            [False, True], [False, True], [False, True], [False, True],
+            [False, True],
+            [False, True],
+            [False, True],
+            [False, True],
             ["l2", "l1", None],
         )
     ],
@@ -161,11 +164,35 @@ def test_equals_tfidf_vectorizer_with_a_given_vocabulary(ngram_range, token_patt
     # Terms the analyser can never give: non-tokens, stop words, pairs across
     # a dash or with a stop word, double spaces, too many words.
     vocabulary = [
-        "robot", "girl", "robot girl", "girl robot", "the robot", "x", "x robot",
-        "7", "robot 7", "pokémon trainers", "pokémon", "trainers", "école",
-        "日本", "日本の", "pilot—a", "girl—fights", "robot's", "robot  girl",
-        "robot girl robot", "a robot girl", "girl_robot", "robot7", "ab²", "",
-        " ", "robot ", "space robot", "robot x",
+        "robot",
+        "girl",
+        "robot girl",
+        "girl robot",
+        "the robot",
+        "x",
+        "x robot",
+        "7",
+        "robot 7",
+        "pokémon trainers",
+        "pokémon",
+        "trainers",
+        "école",
+        "日本",
+        "日本の",
+        "pilot—a",
+        "girl—fights",
+        "robot's",
+        "robot  girl",
+        "robot girl robot",
+        "a robot girl",
+        "girl_robot",
+        "robot7",
+        "ab²",
+        "",
+        " ",
+        "robot ",
+        "space robot",
+        "robot x",
     ]
     fast, plain = fit_both(
         vocabulary=vocabulary,
@@ -351,3 +378,36 @@ def test_equals_tfidf_vectorizer_on_mal_synopses(mal_jsonl_path, params):
     train, test = synopses[::2], synopses
     fast, plain = fit_both(train, **params)
     assert_same_matrix(fast.transform(test), plain.transform(test))
+
+
+@pytest.mark.parametrize("n_keys", [1, 3, 4, 37, 1000])
+def test_the_term_table_finds_every_key_and_only_its_keys(n_keys):
+    # Dense keys in small tables give long probe runs that wrap around the
+    # table's end, longer than one probing window.
+    rng = np.random.RandomState(n_keys)
+    for _ in range(20):
+        keys = rng.choice(4 * n_keys + 8, size=n_keys, replace=False).astype(np.int64)
+        values = rng.permutation(n_keys).astype(np.intp)
+        table = _tfidf._IntegerTable(keys, values)
+        queries = np.arange(4 * n_keys + 16, dtype=np.int64)
+        expected = dict(zip(keys.tolist(), values.tolist(), strict=True))
+        found = table.get(rng.permutation(queries))
+        np.testing.assert_array_equal(np.sort(found[found >= 0]), np.sort(values))
+        np.testing.assert_array_equal(
+            table.get(queries), [expected.get(q, -1) for q in queries.tolist()]
+        )
+
+
+def test_counts_are_those_of_scipys_coo_conversion():
+    rng = np.random.RandomState(0)
+    rows = rng.randint(0, 30, size=2000)
+    columns = rng.randint(0, 50, size=2000)
+    counts = _tfidf._count_matrix(rows, columns, (31, 50), np.float32)
+    expected = sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.float32), (rows, columns)), shape=(31, 50)
+    )
+    expected.sum_duplicates()
+    assert counts.dtype == np.float32 and counts.has_sorted_indices
+    np.testing.assert_array_equal(counts.indptr, expected.indptr)
+    np.testing.assert_array_equal(counts.indices, expected.indices)
+    np.testing.assert_array_equal(counts.data, expected.data)

@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skanime import (
     FocalMLPClassifier,
@@ -765,6 +766,45 @@ def test_fold_fits_in_threads_give_the_model_of_one_thread():
     np.testing.assert_array_equal(two.oof_proba_, one.oof_proba_)
     np.testing.assert_array_equal(two.predict_proba(docs), one.predict_proba(docs))
     assert [len(models) for models in two.estimators_] == [1, 3, 1]
+
+
+class _BlasThreadsAtFit(MultilabelLogisticRegression):
+    """Logistic regression that records the BLAS threads its fits ran with."""
+
+    seen = []
+
+    def fit(self, X, y):
+        type(self).seen.append(
+            max(
+                info["num_threads"]
+                for info in threadpool_info()
+                if info["user_api"] == "blas"
+            )
+        )
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize("n_jobs, expected", [(2, 1), (None, 2)])
+def test_blas_runs_on_one_thread_while_fits_run_in_threads(n_jobs, expected):
+    if not any(info["user_api"] == "blas" for info in threadpool_info()):
+        pytest.skip("threadpoolctl finds no BLAS library to limit")
+    docs, Y = _corpus()
+    member = make_pipeline(TfidfVectorizer(), _BlasThreadsAtFit(C=10.0))
+    final = _BlasThreadsAtFit(C=1.0, solver="lbfgs")
+    model = MultilabelStackingClassifier(
+        [("linear", member)], final_estimator=final, cv=3, n_jobs=n_jobs
+    )
+    _BlasThreadsAtFit.seen = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.fit(docs, Y)
+        after = [
+            info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas"
+        ]
+    # Three fold fits, the second stage on all rows and on the three folds.
+    assert _BlasThreadsAtFit.seen == [expected] * 7
+    assert set(after) == {2}
 
 
 def test_merged_float16_fold_models_stay_float16(tmp_path):

@@ -836,7 +836,13 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         return self._fix_constant(np.asarray(proba, dtype=np.float64))
 
     def _proba_of(self, X):
-        scores = self._member_scores_of(X)
+        return self._second_stage_proba(self._member_scores_of(X))
+
+    def _second_stage_proba(self, scores):
+        """The second stage's probabilities of first-stage ``scores``.
+
+        ``scores`` are scaled in place.
+        """
         if self.final_estimator is None:
             # The stacker's own second stage on its own first-stage scores:
             # the scaler's and the logistic regression's arithmetic in their

@@ -148,6 +148,12 @@ def _one_blas_thread_if_parallel(n_jobs):
     return threadpool_limits(limits=1, user_api="blas")
 
 
+# Above this size of the members' scores, the second stage's fits run one at
+# a time: each holds copies of its rows (scaled), so that fits in parallel
+# would add that much to the peak memory of a large corpus' fit.
+_PARALLEL_STAGE_MAX_BYTES = 64 * 2**20
+
+
 def _fit_stage(final, scores, Y, rows):
     """A clone of ``final`` fitted on ``rows`` of ``scores`` (all if None)."""
     if rows is None:
@@ -314,7 +320,10 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
 
     n_jobs : int or None, default=None
         Threads of ``fit``: the member fold fits, then the second stage's
-        fits, run in parallel (``None`` means one). With more than one
+        fits, run in parallel (``None`` means one). The second stage's fits
+        run one at a time when the members' scores exceed 64 MB (about
+        48,000 synopses of 43 genres and four members), so that a large
+        corpus' peak memory does not grow by their copies. With more than one
         thread, BLAS is held to one thread of its own during those fits, as
         scikit-learn's ``KMeans`` does: BLAS threads of several fits at once
         would oversubscribe the cores (on two cores a fit took twice as
@@ -675,9 +684,12 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         # The second stage on all rows, and cross-fitted on the folds for
         # out-of-fold probabilities, the thresholds' data.
         final = self._final_estimator()
-        with _one_blas_thread_if_parallel(self.n_jobs):
+        stage_jobs = (
+            self.n_jobs if oof_scores.nbytes <= _PARALLEL_STAGE_MAX_BYTES else 1
+        )
+        with _one_blas_thread_if_parallel(stage_jobs):
             self.final_estimator_, *stages = Parallel(
-                n_jobs=self.n_jobs, prefer="threads"
+                n_jobs=stage_jobs, prefer="threads"
             )(
                 delayed(_fit_stage)(final, oof_scores, Y, rows)
                 for rows in [None, *(train for train, _ in splits)]

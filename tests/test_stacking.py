@@ -807,6 +807,24 @@ def test_blas_runs_on_one_thread_while_fits_run_in_threads(n_jobs, expected):
     assert set(after) == {2}
 
 
+def test_second_stage_fits_one_at_a_time_on_large_scores(monkeypatch):
+    if not any(info["user_api"] == "blas" for info in threadpool_info()):
+        pytest.skip("threadpoolctl finds no BLAS library to limit")
+    monkeypatch.setattr(_stacking, "_PARALLEL_STAGE_MAX_BYTES", 0)
+    docs, Y = _corpus()
+    member = make_pipeline(TfidfVectorizer(), _BlasThreadsAtFit(C=10.0))
+    final = _BlasThreadsAtFit(C=1.0, solver="lbfgs")
+    model = MultilabelStackingClassifier(
+        [("linear", member)], final_estimator=final, cv=3, n_jobs=2
+    )
+    _BlasThreadsAtFit.seen = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.fit(docs, Y)
+    # The fold fits in two threads, then the second stage's four fits alone,
+    # with the BLAS threads the caller allowed.
+    assert _BlasThreadsAtFit.seen == [1] * 3 + [2] * 4
+
+
 def test_merged_float16_fold_models_stay_float16(tmp_path):
     docs, Y = _corpus()
     member = make_pipeline(

@@ -83,17 +83,24 @@ so that fit times measured at different moments of a shared machine can be
 compared.
 
 Results are cached per (protocol, system, fold) in ``benchmarks/results/
-.cache/`` under a key made of the system's definition (and, for skanime's own
-model, of the package source), so ``--systems skanime_default`` re-runs only
-that system and the tables are rebuilt from the cached baselines.
+.cache/`` under a key made of the system's definition and of the skanime
+source it runs (for skanime's own model the whole package; for a baseline the
+modules of the threshold tuner, splitters and transformers it uses, with their
+imports), so ``--systems skanime_default`` re-runs only that system and the
+tables are rebuilt from the cached baselines, and a change to the threshold
+tuner reruns every baseline tuned with it. ``quality.json`` stores the key of
+each fold's result, so that on a machine without the cache the tables are
+completed from the published results whose keys still match.
 ``--quick`` runs two folds of both protocols on a 2,000-anime subset as a
 smoke test, caches nothing and writes nothing unless ``--output-dir`` is
 given. BLAS runs on one thread (``--threads``).
 """
 
 import argparse
+import ast
 import datetime
 import hashlib
+import importlib.util
 import inspect
 import json
 import os
@@ -649,6 +656,28 @@ HELPERS = {
     "skanime_default": [SkanimeDefault],
     "skanime_without_neighbors": [SkanimeDefault, without_neighbors],
 }
+# The skanime code each baseline runs, for its cache key: a change to the
+# threshold tuner or the splitters reruns the baselines that use them, so that
+# they keep the rules skanime's own model is measured with. Every system splits
+# with the same splitters and is scored with precision_at_k.
+_SPLITS_AND_SCORES = [
+    MultilabelStratifiedKFold,
+    MultilabelStratifiedGroupKFold,
+    precision_at_k,
+]
+_TUNER = [MultiLabelThresholdTuner]
+_EMBEDDING = [SynopsisCleaner, TfidfWeightedW2VTransformer]
+SKANIME_PARTS = {
+    "prior": [apply_thresholds],
+    "seed_recipe": [*_EMBEDDING, FocalMLPClassifier],
+    "tfidf_logreg": _TUNER,
+    "tfidf_logreg_per_label": _TUNER,
+    "tfidf_wordchar_logreg_per_label": _TUNER,
+    "tfidf_logreg_shrunk": _TUNER,
+    "fasttext_ova": _TUNER,
+    "fasttext_ova_per_label": _TUNER,
+    "sklearn_mlp_w2v": [*_EMBEDDING, *_TUNER],
+}
 
 
 def package_fingerprint():
@@ -658,6 +687,49 @@ def package_fingerprint():
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def skanime_modules(objects):
+    """Names of the skanime modules that define ``objects``, with their imports.
+
+    Follows the imports of skanime modules by skanime modules (``from ..x
+    import y``, ``from skanime.x import y``): every skanime module whose code
+    the objects can run.
+    """
+    todo = [obj.__module__ for obj in objects]
+    seen = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in sys.modules:
+            continue
+        seen.add(name)
+        path = Path(sys.modules[name].__file__)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = importlib.util.resolve_name(
+                        "." * node.level + (node.module or ""), package
+                    )
+                else:
+                    base = node.module or ""
+                # ``from . import x`` may name a module as well as an object.
+                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            todo += [t for t in targets if t.split(".")[0] == "skanime"]
+    return sorted(seen)
+
+
+def skanime_sources(objects):
+    """Hash of the source of :func:`skanime_modules`, for a cache key."""
+    digest = hashlib.sha256()
+    for name in skanime_modules(objects):
+        digest.update(name.encode())
+        digest.update(Path(sys.modules[name].__file__).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -678,6 +750,8 @@ def system_key(name, protocol, fold, data_fingerprint, n_splits):
     parts += [inspect.getsource(helper) for helper in HELPERS[name]]
     if name in OWN_SYSTEMS:
         parts.append(package_fingerprint())
+    else:
+        parts.append(skanime_sources(_SPLITS_AND_SCORES + SKANIME_PARTS[name]))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -941,6 +1015,28 @@ def load_cached(path, key):
     return entry if entry.get("key") == key else None
 
 
+def published_results(output_dir):
+    """Per-fold results of the last published ``quality.json``, by cache key.
+
+    Returns ``{key: scores}`` and ``{key: seconds}`` (reference fits), so that
+    a machine without the cache rebuilds the tables from the published rows
+    of systems whose definition and code have not changed.
+    """
+    path = None if output_dir is None else output_dir / "quality.json"
+    if path is None or not path.exists():
+        return {}, {}
+    published = json.loads(path.read_text())
+    scores, references = {}, {}
+    for block in published.get("protocols", {}).values():
+        for system in block.get("systems", {}).values():
+            for i, key in enumerate(system.get("keys", [])):
+                scores[key] = {m: system[m][i] for m in METRICS}
+        if "reference_keys" in block:
+            seconds = block["reference_fit_seconds"]
+            references.update(zip(block["reference_keys"], seconds, strict=True))
+    return scores, references
+
+
 def main(argv=None):
     args = parse_args(argv)
     default_cv = make_genre_pipeline().get_params()["stack__cv"]
@@ -1050,19 +1146,28 @@ def main(argv=None):
                         flush=True,
                     )
 
-        # Complete the tables from the cache (every system, every fold).
-        if cache_dir is not None:
-            for protocol in PROTOCOLS:
-                for k in range(n_splits):
-                    ref_key = reference_key(protocol, k, data_fingerprint, n_splits)
+        # Complete the tables from the cache, then from the published results
+        # (every system, every fold), wherever the key is the same.
+        published, published_references = published_results(output_dir)
+        for protocol in PROTOCOLS:
+            for k in range(n_splits):
+                ref_key = reference_key(protocol, k, data_fingerprint, n_splits)
+                entry = None
+                if cache_dir is not None:
                     entry = load_cached(reference_path(protocol, k), ref_key)
-                    if entry is not None:
-                        references.setdefault((protocol, k), entry["seconds"])
-                    for name in SYSTEMS:
-                        key = system_key(name, protocol, k, data_fingerprint, n_splits)
+                if entry is not None:
+                    references.setdefault((protocol, k), entry["seconds"])
+                if ref_key in published_references:
+                    references.setdefault((protocol, k), published_references[ref_key])
+                for name in SYSTEMS:
+                    key = system_key(name, protocol, k, data_fingerprint, n_splits)
+                    entry = None
+                    if cache_dir is not None:
                         entry = load_cached(cache_path(protocol, name, k), key)
-                        if entry is not None:
-                            results.setdefault((protocol, name, k), entry["scores"])
+                    if entry is not None:
+                        results.setdefault((protocol, name, k), entry["scores"])
+                    if key in published:
+                        results.setdefault((protocol, name, k), published[key])
 
     protocols = {}
     for protocol in PROTOCOLS:
@@ -1075,14 +1180,20 @@ def main(argv=None):
                 m: [results[protocol, name, k][m] for k in done] for m in METRICS
             }
             systems[name]["folds"] = done
-        refs = [
-            references[protocol, k]
-            for k in range(n_splits)
-            if (protocol, k) in references
-        ]
-        if not systems and not refs:
+            systems[name]["keys"] = [
+                system_key(name, protocol, k, data_fingerprint, n_splits) for k in done
+            ]
+        ref_folds = [k for k in range(n_splits) if (protocol, k) in references]
+        if not systems and not ref_folds:
             continue
-        block = {"reference_fit_seconds": refs, "systems": systems}
+        block = {
+            "reference_fit_seconds": [references[protocol, k] for k in ref_folds],
+            "reference_keys": [
+                reference_key(protocol, k, data_fingerprint, n_splits)
+                for k in ref_folds
+            ],
+            "systems": systems,
+        }
         reasons = {name: r for (p, name), r in skipped.items() if p == protocol}
         if reasons:
             block["skipped"] = reasons

@@ -99,6 +99,7 @@ given. BLAS runs on one thread (``--threads``).
 import argparse
 import ast
 import datetime
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -680,14 +681,21 @@ SKANIME_PARTS = {
 }
 
 
+def source_hash(named_files):
+    """Hash of ``(name, path)`` pairs: each name, then the file's bytes."""
+    digest = hashlib.sha256()
+    for name, path in named_files:
+        digest.update(name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
 def package_fingerprint():
     """Hash of the skanime source files, for the cache key of skanime's models."""
-    digest = hashlib.sha256()
     root = Path(skanime.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    paths = sorted(root.rglob("*.py"))
+    return source_hash((str(path.relative_to(root)), path) for path in paths)
 
 
 def skanime_modules(objects):
@@ -724,13 +732,11 @@ def skanime_modules(objects):
     return sorted(seen)
 
 
-def skanime_sources(objects):
-    """Hash of the source of :func:`skanime_modules`, for a cache key."""
-    digest = hashlib.sha256()
-    for name in skanime_modules(objects):
-        digest.update(name.encode())
-        digest.update(Path(sys.modules[name].__file__).read_bytes())
-    return digest.hexdigest()[:16]
+@functools.cache
+def baseline_sources(name):
+    """Hash of the skanime modules baseline ``name`` runs, for its cache key."""
+    modules = skanime_modules(_SPLITS_AND_SCORES + SKANIME_PARTS[name])
+    return source_hash((module, sys.modules[module].__file__) for module in modules)
 
 
 def system_key(name, protocol, fold, data_fingerprint, n_splits):
@@ -751,7 +757,7 @@ def system_key(name, protocol, fold, data_fingerprint, n_splits):
     if name in OWN_SYSTEMS:
         parts.append(package_fingerprint())
     else:
-        parts.append(skanime_sources(_SPLITS_AND_SCORES + SKANIME_PARTS[name]))
+        parts.append(baseline_sources(name))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -210,8 +210,16 @@ def git_commit():
 def machine_facts(threads):
     commit, n_changed = git_commit()
     blas = [
-        {k: info.get(k) for k in ("internal_api", "version", "num_threads",
-                                  "threading_layer", "architecture")}
+        {
+            k: info.get(k)
+            for k in (
+                "internal_api",
+                "version",
+                "num_threads",
+                "threading_layer",
+                "architecture",
+            )
+        }
         for info in threadpool_info()
     ]
     try:
@@ -252,11 +260,13 @@ def machine_facts(threads):
 
 def note_other_benchmarks(machine, moment):
     """Record which other benchmark scripts run at ``moment`` of this run."""
-    machine["other_benchmarks"].append({
-        "at": moment,
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "processes": other_benchmarks(),
-    })
+    machine["other_benchmarks"].append(
+        {
+            "at": moment,
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "processes": other_benchmarks(),
+        }
+    )
 
 
 def other_benchmarks():
@@ -311,8 +321,16 @@ def applicable(model, params):
 def embedding_settings():
     """The TF-IDF settings of the default model's word-vector transformer."""
     embed = make_genre_pipeline().get_params()["stack__network__embed"]
-    keys = ("lowercase", "token_pattern", "stop_words", "use_idf", "smooth_idf",
-            "sublinear_tf", "norm", "vector_size")
+    keys = (
+        "lowercase",
+        "token_pattern",
+        "stop_words",
+        "use_idf",
+        "smooth_idf",
+        "sublinear_tf",
+        "norm",
+        "vector_size",
+    )
     return {key: getattr(embed, key) for key in keys}
 
 
@@ -353,24 +371,31 @@ def bench_transform(documents, rounds, loop_rounds):
         X = transformer.transform(documents)
         loop_X = _reference.per_document_loop(transformer, documents)
         difference = float(np.abs(X - loop_X).max())
-    ours, theirs, loop = (median(times["skanime"]), median(times["tfidf"]),
-                          median(loop_times["loop"]))
-    return {
-        "n_documents": len(documents),
-        "vocabulary_size": len(transformer.vocabulary_),
-        "vector_size": vector_size,
-        "settings": {k: v for k, v in settings.items()},
-        "skanime_s": ours,
-        "weights_s": median(times["weights"]),
-        "tfidf_s": theirs,
-        "loop_s": loop,
-        "ratio_vs_tfidf": ours / theirs,
-        "speedup_vs_loop": loop / ours,
-        "max_abs_difference_vs_loop": difference,
-        "rounds": rounds,
-        "loop_rounds": loop_rounds,
-        "all_seconds": {**times, **loop_times},
-    }, X, transformer
+    ours, theirs, loop = (
+        median(times["skanime"]),
+        median(times["tfidf"]),
+        median(loop_times["loop"]),
+    )
+    return (
+        {
+            "n_documents": len(documents),
+            "vocabulary_size": len(transformer.vocabulary_),
+            "vector_size": vector_size,
+            "settings": {k: v for k, v in settings.items()},
+            "skanime_s": ours,
+            "weights_s": median(times["weights"]),
+            "tfidf_s": theirs,
+            "loop_s": loop,
+            "ratio_vs_tfidf": ours / theirs,
+            "speedup_vs_loop": loop / ours,
+            "max_abs_difference_vs_loop": difference,
+            "rounds": rounds,
+            "loop_rounds": loop_rounds,
+            "all_seconds": {**times, **loop_times},
+        },
+        X,
+        transformer,
+    )
 
 
 # ---------------------------------------------------------------- epoch
@@ -431,8 +456,12 @@ def fit_recorder():
     records do not cover is the second stage and its cross-fits.
     """
     cls = _stacking.MultilabelStackingClassifier
-    saved = (cls._fit_transformer, _stacking._fit_fold, _stacking._member_scores,
-             _stacking.fit_thresholds)
+    saved = (
+        cls._fit_transformer,
+        _stacking._fit_fold,
+        _stacking._member_scores,
+        _stacking.fit_thresholds,
+    )
     records = []
     names = {}
 
@@ -440,8 +469,12 @@ def fit_recorder():
         def run(*args, **kwargs):
             start, cpu = time.perf_counter(), time.thread_time()
             result = fn(*args, **kwargs)
-            record = {"part": part, "start": start, "end": time.perf_counter(),
-                      "cpu_s": time.thread_time() - cpu}
+            record = {
+                "part": part,
+                "start": start,
+                "end": time.perf_counter(),
+                "cpu_s": time.thread_time() - cpu,
+            }
             if member is not None:
                 record.update(member(args, result))
             records.append(record)
@@ -457,9 +490,12 @@ def fit_recorder():
 
     def fold_member(args, result):
         epochs = getattr(result, "n_iter_", None)  # an array for linear models
-        return {"member": names.get(id(args[0]), type(args[0]).__name__),
-                "epochs": int(epochs) if np.ndim(epochs) == 0 and epochs is not None
-                else None}
+        return {
+            "member": names.get(id(args[0]), type(args[0]).__name__),
+            "epochs": int(epochs)
+            if np.ndim(epochs) == 0 and epochs is not None
+            else None,
+        }
 
     cls._fit_transformer = timed("transformer", saved[0], transformer_member)
     _stacking._fit_fold = timed("fold", saved[1], fold_member)
@@ -468,8 +504,12 @@ def fit_recorder():
     try:
         yield records
     finally:
-        (cls._fit_transformer, _stacking._fit_fold, _stacking._member_scores,
-         _stacking.fit_thresholds) = saved
+        (
+            cls._fit_transformer,
+            _stacking._fit_fold,
+            _stacking._member_scores,
+            _stacking.fit_thresholds,
+        ) = saved
 
 
 def fit_breakdown(records, total_s):
@@ -478,7 +518,9 @@ def fit_breakdown(records, total_s):
     for r in records:
         if r["part"] == "transformer":
             parts[f"{r['member']}: transformer (once)"] = {
-                "wall_s": r["end"] - r["start"], "cpu_s": r["cpu_s"]}
+                "wall_s": r["end"] - r["start"],
+                "cpu_s": r["cpu_s"],
+            }
     folds = [r for r in records if r["part"] == "fold"]
     members = list(dict.fromkeys(r["member"] for r in folds))
     for name in members:
@@ -492,11 +534,15 @@ def fit_breakdown(records, total_s):
     # Each fold model is scored in the calling thread as soon as it is
     # fitted, while the other fold fits run: the scoring lies inside the
     # window of the fold fits, which ends with the last fold's scores.
-    fold_wall = (max(r["end"] for r in folds + scoring)
-                 - min(r["start"] for r in folds) if folds else 0.0)
+    fold_wall = (
+        max(r["end"] for r in folds + scoring) - min(r["start"] for r in folds)
+        if folds
+        else 0.0
+    )
     thresholds = [r for r in records if r["part"] == "thresholds"]
-    transformers = sum(r["end"] - r["start"] for r in records
-                       if r["part"] == "transformer")
+    transformers = sum(
+        r["end"] - r["start"] for r in records if r["part"] == "transformer"
+    )
     scoring_s = sum(r["end"] - r["start"] for r in scoring)
     thresholds_s = sum(r["end"] - r["start"] for r in thresholds)
     return {
@@ -516,9 +562,10 @@ def shared_steps(stack):
     member names the step, ``sharers`` are the other members that use it.
     """
     found = []
-    for (name, _), transformer in zip(stack.estimators, stack.transformers_,
-                                      strict=True):
-        for step_name, step in ([] if transformer is None else transformer.steps):
+    for (name, _), transformer in zip(
+        stack.estimators, stack.transformers_, strict=True
+    ):
+        for step_name, step in [] if transformer is None else transformer.steps:
             for entry in found:
                 if entry[2] is step:
                     entry[3].append(name)
@@ -535,11 +582,13 @@ def step_label(member, step_name, sharers):
 
 def timer(function, label, times):
     """``function``, adding its seconds to ``times[label]`` at each call."""
+
     def timed(*args):
         start = time.perf_counter()
         result = function(*args)
         times[label] = times.get(label, 0.0) + time.perf_counter() - start
         return result
+
     return timed
 
 
@@ -576,8 +625,9 @@ def predict_steps(classifier, documents):
     times, columns = {}, []
     with timed_steps(stack, times):
         inputs = stack._member_inputs(X)
-    for (name, _), Z, models in zip(stack.estimators, inputs, stack.estimators_,
-                                    strict=True):
+    for (name, _), Z, models in zip(
+        stack.estimators, inputs, stack.estimators_, strict=True
+    ):
         start = time.perf_counter()
         scores = sum(_stacking._member_scores(model, Z) for model in models)
         columns.append(scores / len(models))
@@ -586,8 +636,11 @@ def predict_steps(classifier, documents):
     proba = stack._second_stage_proba(stack._blank_fold_constant(np.hstack(columns)))
     times["second stage"] = time.perf_counter() - start
     start = time.perf_counter()
-    apply_thresholds(stack._fix_constant(np.asarray(proba, dtype=np.float64)),
-                     stack.thresholds_, stack.min_labels)
+    apply_thresholds(
+        stack._fix_constant(np.asarray(proba, dtype=np.float64)),
+        stack.thresholds_,
+        stack.min_labels,
+    )
     times["thresholds"] = time.perf_counter() - start
     return times
 
@@ -602,8 +655,10 @@ def model_parts_mb(classifier):
     A step that members share is one object of the model: counted once.
     """
     stack = stack_of(classifier)
-    sizes = {step_label(member, step_name, sharers): pickled_mb(step)
-             for member, step_name, step, sharers in shared_steps(stack)}
+    sizes = {
+        step_label(member, step_name, sharers): pickled_mb(step)
+        for member, step_name, step, sharers in shared_steps(stack)
+    }
     for (name, _), models in zip(stack.estimators, stack.estimators_, strict=True):
         sizes[f"{name}: {len(models)} model(s)"] = pickled_mb(models)
     sizes["second stage"] = pickled_mb(stack.final_estimator_)
@@ -666,9 +721,11 @@ def bench_default(documents, genres, params, single_calls, rounds, workdir):
 
     stack = stack_of(classifier)
     return classifier, {
-        "model": "GenreClassifier(random_state=0)" if not params else
-        "GenreClassifier(make_genre_pipeline(random_state=0, "
-        + ", ".join(f"{k}={v!r}" for k, v in params.items()) + "))",
+        "model": "GenreClassifier(random_state=0)"
+        if not params
+        else "GenreClassifier(make_genre_pipeline(random_state=0, "
+        + ", ".join(f"{k}={v!r}" for k, v in params.items())
+        + "))",
         "members": [name for name, _ in stack.estimators],
         "cv": stack.cv,
         "n_jobs": stack.n_jobs,
@@ -690,8 +747,9 @@ def bench_default(documents, genres, params, single_calls, rounds, workdir):
         "batch_per_s": len(documents) / median(wall),
         "batch_cpu_median_s": median(cpu),
         "batch_per_cpu_s": len(documents) / median(cpu),
-        "batch_step_median_s": {name: median([s[name] for s in steps])
-                                for name in steps[0]},
+        "batch_step_median_s": {
+            name: median([s[name] for s in steps]) for name in steps[0]
+        },
         "single_rest_median_ms": 1e3 * median(single_rest),
         "batch_rest_median_s": median(
             [w - sum(s.values()) for w, s in zip(wall, steps, strict=True)]
@@ -708,19 +766,31 @@ def bench_default(documents, genres, params, single_calls, rounds, workdir):
 def bench_demo(args, quick):
     """Wall time of ``skanime demo`` as a subprocess, not on a terminal."""
     executable = shutil.which("skanime")
-    command = ([executable] if executable else [sys.executable, "-m", "skanime"])
+    command = [executable] if executable else [sys.executable, "-m", "skanime"]
     command += ["demo"] + (["--subset", "600", "--cv", "2"] if quick else [])
     env = {**os.environ, "SKANIME_DATA_HOME": str(args.data_home)}
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"skanime demo failed ({done.returncode}):\n{done.stderr}")
-    predicted = next((line.strip() for line in done.stdout.splitlines()
-                      if "predicted genres" in line), "")
+    predicted = next(
+        (
+            line.strip()
+            for line in done.stdout.splitlines()
+            if "predicted genres" in line
+        ),
+        "",
+    )
     return {
-        "command": "skanime " + " ".join(command[command.index("demo"):]),
+        "command": "skanime " + " ".join(command[command.index("demo") :]),
         "wall_s": wall,
         "predicted": predicted,
         "stderr": done.stderr.splitlines()[-40:],
@@ -770,47 +840,65 @@ def scaling_worker(args):
             transform = [_timed(features)[1:] for _ in range(args.repeats)]
             rss_transform = peak_rss_gb()
             predict = [_timed(lambda: pipeline.predict(documents))[1:]]
-    print(json.dumps({
-        "factor": args.factor,
-        "model": "make_genre_pipeline",
-        "params": params,
-        "n_documents": len(documents),
-        "vocabulary_size": vocabulary_size,
-        "fit_s": fit_s,
-        "fit_cpu_s": fit_cpu_s,
-        "fit_step_s": {
-            "transformers": breakdown["transformers_wall_s"],
-            "fold fits and their scores": breakdown["fold_fits_wall_s"],
-            "of which scoring": breakdown["oof_scores_wall_s"],
-            "second stage, thresholds": breakdown["rest_wall_s"]
-            + breakdown["thresholds_wall_s"],
-        },
-        "transform_s": median([wall for wall, _ in transform]),
-        "transform_cpu_s": median([cpu for _, cpu in transform]),
-        "predict_s": median([wall for wall, _ in predict]),
-        "predict_cpu_s": median([cpu for _, cpu in predict]),
-        "peak_rss_after_data_gb": rss_data,
-        "peak_rss_after_fit_gb": rss_fit,
-        "peak_rss_after_transform_gb": rss_transform,
-        "peak_rss_gb": peak_rss_gb(),
-    }))
+    print(
+        json.dumps(
+            {
+                "factor": args.factor,
+                "model": "make_genre_pipeline",
+                "params": params,
+                "n_documents": len(documents),
+                "vocabulary_size": vocabulary_size,
+                "fit_s": fit_s,
+                "fit_cpu_s": fit_cpu_s,
+                "fit_step_s": {
+                    "transformers": breakdown["transformers_wall_s"],
+                    "fold fits and their scores": breakdown["fold_fits_wall_s"],
+                    "of which scoring": breakdown["oof_scores_wall_s"],
+                    "second stage, thresholds": breakdown["rest_wall_s"]
+                    + breakdown["thresholds_wall_s"],
+                },
+                "transform_s": median([wall for wall, _ in transform]),
+                "transform_cpu_s": median([cpu for _, cpu in transform]),
+                "predict_s": median([wall for wall, _ in predict]),
+                "predict_cpu_s": median([cpu for _, cpu in predict]),
+                "peak_rss_after_data_gb": rss_data,
+                "peak_rss_after_fit_gb": rss_fit,
+                "peak_rss_after_transform_gb": rss_transform,
+                "peak_rss_gb": peak_rss_gb(),
+            }
+        )
+    )
 
 
 def bench_scaling(args, factors, params, base_documents, repeats, machine):
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads),
-           "OPENBLAS_NUM_THREADS": str(args.threads), "PYTHONHASHSEED": "0"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(args.threads),
+        "OPENBLAS_NUM_THREADS": str(args.threads),
+        "PYTHONHASHSEED": "0",
+    }
     runs = []
     for factor in factors:
         command = [
-            sys.executable, __file__, "--scaling-worker", str(factor),
-            "--data-home", str(args.data_home), "--threads", str(args.threads),
-            "--params", json.dumps(params), "--repeats", str(repeats),
+            sys.executable,
+            __file__,
+            "--scaling-worker",
+            str(factor),
+            "--data-home",
+            str(args.data_home),
+            "--threads",
+            str(args.threads),
+            "--params",
+            json.dumps(params),
+            "--repeats",
+            str(repeats),
         ]
         if base_documents is not None:
             command += ["--base-documents", str(base_documents)]
         print(f"  scaling {factor}x ...", flush=True)
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise RuntimeError(f"scaling worker {factor}x failed:\n{done.stderr}")
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -854,8 +942,9 @@ def bench_components(documents, rounds):
     plain_adam = _optimizers.AdamOptimizer(plain_params)
     # A minibatch of 200 synopses of about 45 words over a 25,000-word
     # vocabulary, as in the default model's embedding layer.
-    batch = scipy.sparse.random(200, 25000, density=45 / 25000, format="csr",
-                                dtype=np.float32, random_state=0)
+    batch = scipy.sparse.random(
+        200, 25000, density=45 / 25000, format="csr", dtype=np.float32, random_state=0
+    )
     grad_inputs = rng.standard_normal((200, 200)).astype(np.float32)
     embedding = rng.standard_normal((25000, 200)).astype(np.float32)
     plain_embedding = embedding.copy()
@@ -884,15 +973,21 @@ def bench_components(documents, rounds):
             "numpy exp/log1p from one shared softplus",
         ),
         "Adam step, 256-unit layer x100": (
-            repeat(lambda: _reference.adam_update_params(plain_adam, plain_params,
-                                                         grads), 100),
+            repeat(
+                lambda: _reference.adam_update_params(plain_adam, plain_params, grads),
+                100,
+            ),
             repeat(lambda: adam.update_params(params, grads), 100),
             "temporaries per operation, float64 step",
             "in place through one scratch array, float32",
         ),
         "embedding Adam step, one minibatch x10": (
-            repeat(lambda: _reference.rowwise_adam_update_rows(
-                plain_row_adam, plain_embedding, rows, row_grads.copy()), 10),
+            repeat(
+                lambda: _reference.rowwise_adam_update_rows(
+                    plain_row_adam, plain_embedding, rows, row_grads.copy()
+                ),
+                10,
+            ),
             repeat(lambda: row_adam.update_rows(embedding, rows, row_grads.copy()), 10),
             f"all {n_rows} rows x 200 at once",
             f"{row_adam.chunk_rows} rows at a time, in cache",
@@ -970,8 +1065,10 @@ def fmt(seconds):
 
 
 def write_markdown(path, results):
-    m, tr, ep, df, dm, sc = (results[k] for k in ("machine", "transform", "epoch",
-                                                  "default", "demo", "scaling"))
+    m, tr, ep, df, dm, sc = (
+        results[k]
+        for k in ("machine", "transform", "epoch", "default", "demo", "scaling")
+    )
     targets = results["targets"]
 
     def status(name):
@@ -999,8 +1096,11 @@ def write_markdown(path, results):
         "",
     ]
     if results["quick"]:
-        lines += ["**Quick smoke run on a small corpus with a shortly trained "
-                  "model: the figures are not the results.**", ""]
+        lines += [
+            "**Quick smoke run on a small corpus with a shortly trained "
+            "model: the figures are not the results.**",
+            "",
+        ]
     lines += [
         "## Targets",
         "",
@@ -1068,8 +1168,9 @@ def write_markdown(path, results):
         others = sorted({p for c in busy for p in c["processes"]})
         lines += [
             "- **Other benchmark scripts ran during part of this run**: seen at "
-            + ", ".join(c["at"] + (f" ({c['time']})" if c["time"] else "")
-                        for c in busy)
+            + ", ".join(
+                c["at"] + (f" ({c['time']})" if c["time"] else "") for c in busy
+            )
             + "; not seen at "
             + (", ".join(c["at"] for c in checks if not c["processes"]) or "any check")
             + ". They were "
@@ -1077,8 +1178,11 @@ def write_markdown(path, results):
             + ". Figures measured while they ran are slower than without them."
         ]
     else:
-        lines += ["- No other benchmark script ran at any of the checks ("
-                  + ", ".join(c["at"] for c in checks) + ")."]
+        lines += [
+            "- No other benchmark script ran at any of the checks ("
+            + ", ".join(c["at"] for c in checks)
+            + ")."
+        ]
     if m.get("note"):
         lines += [f"- {m['note']}"]
     env = ", ".join(f"{k}={v}" for k, v in m["blas_environment"].items() if v)
@@ -1112,13 +1216,13 @@ def write_markdown(path, results):
         f"{tr['rounds']} (loop: {tr['loop_rounds']}) interleaved rounds; the "
         f"loop's output differs from `transform` by at most "
         f"{tr['max_abs_difference_vs_loop']:.1e}. The default model's "
-        "network uses `output=\"weights\"` (the row-normalised TF-IDF weights, "
+        'network uses `output="weights"` (the row-normalised TF-IDF weights, '
         "which its first layer multiplies by the fine-tuned vectors).",
         "",
         "| | time |",
         "|---|---|",
         f"| TfidfWeightedW2VTransformer.transform | {fmt(tr['skanime_s'])} |",
-        f"| same, output=\"weights\" | {fmt(tr['weights_s'])} |",
+        f'| same, output="weights" | {fmt(tr["weights_s"])} |',
         f"| TfidfVectorizer.transform (same vocabulary) | {fmt(tr['tfidf_s'])} |",
         f"| per-document loop | {fmt(tr['loop_s'])} |",
         "",
@@ -1145,7 +1249,7 @@ def write_markdown(path, results):
         "`stack` is a `MultilabelStackingClassifier` over the members "
         + ", ".join(f"`{name}`" for name in df["members"])
         + f" (the network: SynopsisCleaner, TfidfWeightedW2VTransformer with "
-        "`output=\"weights\"`, FocalMLPClassifier with `embedding_init=\"vectors\"`; "
+        '`output="weights"`, FocalMLPClassifier with `embedding_init="vectors"`; '
         "TF-IDF of words and word pairs with MultilabelLogisticRegression; TF-IDF "
         f"of words with MultilabelMultinomialNB), `cv={df['cv']}` fold models "
         "per member, a second stage over all members' out-of-fold scores and "
@@ -1172,9 +1276,15 @@ def write_markdown(path, results):
             lines.append(f"| {name} | {fmt(part['wall_s'])} | {fmt(part['cpu_s'])} | |")
         else:
             epochs = [e for e in part["epochs"] if e is not None]
-            note = ("each " + ", ".join(fmt(w) for w in part["wall_each_s"])
-                    + (f"; epochs run {', '.join(str(e) for e in epochs)}"
-                       if epochs else ""))
+            note = (
+                "each "
+                + ", ".join(fmt(w) for w in part["wall_each_s"])
+                + (
+                    f"; epochs run {', '.join(str(e) for e in epochs)}"
+                    if epochs
+                    else ""
+                )
+            )
             lines.append(f"| {name} | - | {fmt(part['cpu_s'])} | {note} |")
     lines += [
         f"| all fold fits ({df['n_jobs']} threads) and their out-of-fold scores | "
@@ -1203,15 +1313,16 @@ def write_markdown(path, results):
     ]
     single, batch = df["single_step_median_ms"], df["batch_step_median_s"]
     # Runs before the paired timing recorded the difference of the medians.
-    single_rest = df.get("single_rest_median_ms",
-                         df["single_median_ms"] - sum(single.values()))
-    batch_rest = df.get("batch_rest_median_s",
-                        df["batch_median_s"] - sum(batch.values()))
+    single_rest = df.get(
+        "single_rest_median_ms", df["single_median_ms"] - sum(single.values())
+    )
+    batch_rest = df.get(
+        "batch_rest_median_s", df["batch_median_s"] - sum(batch.values())
+    )
     for name in batch:
         lines.append(f"| {name} | {single[name]:.3f} ms | {fmt(batch[name])} |")
     lines += [
-        f"| rest of the call | "
-        f"{single_rest:.3f} ms | {fmt(batch_rest)} |",
+        f"| rest of the call | {single_rest:.3f} ms | {fmt(batch_rest)} |",
         "",
         "### Model file",
         "",
@@ -1225,8 +1336,9 @@ def write_markdown(path, results):
         "| part | pickled |",
         "|---|---|",
     ]
-    lines += [f"| {name} | {mb:.2f} MB |"
-              for name, mb in df["model_parts_pickled_mb"].items()]
+    lines += [
+        f"| {name} | {mb:.2f} MB |" for name, mb in df["model_parts_pickled_mb"].items()
+    ]
     lines += [
         "",
         "## skanime demo",
@@ -1282,7 +1394,8 @@ def write_markdown(path, results):
     ]
     lines += [
         f"| {r['factor']:g}x | "
-        + " | ".join(fmt(r["fit_step_s"][name]) for name in step_names) + " |"
+        + " | ".join(fmt(r["fit_step_s"][name]) for name in step_names)
+        + " |"
         for r in sc["runs"]
     ]
     first, last = sc["runs"][0], sc["runs"][-1]
@@ -1387,26 +1500,43 @@ ANALYSIS = [
 # ---------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run on a small corpus")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="where to write speed.md and speed.json")
-    parser.add_argument("--data-home", type=Path,
-                        default=Path(os.environ.get("SKANIME_DATA_HOME",
-                                                    DEFAULT_DATA_HOME)))
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS/OpenMP threads (default 1)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run on a small corpus"
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="where to write speed.md and speed.json",
+    )
+    parser.add_argument(
+        "--data-home",
+        type=Path,
+        default=Path(os.environ.get("SKANIME_DATA_HOME", DEFAULT_DATA_HOME)),
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS/OpenMP threads (default 1)"
+    )
     parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--note", default=None,
-                        help="a sentence on the run's conditions, written in the "
-                        "machine section")
-    parser.add_argument("--render", type=Path, default=None, metavar="SPEED_JSON",
-                        help="only rewrite speed.md (and the note in speed.json) "
-                        "from an earlier run's speed.json")
-    parser.add_argument("--scaling-worker", type=float, default=None,
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--base-documents", type=int, default=None,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--note",
+        default=None,
+        help="a sentence on the run's conditions, written in the machine section",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="SPEED_JSON",
+        help="only rewrite speed.md (and the note in speed.json) "
+        "from an earlier run's speed.json",
+    )
+    parser.add_argument(
+        "--scaling-worker", type=float, default=None, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--base-documents", type=int, default=None, help=argparse.SUPPRESS
+    )
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1419,8 +1549,9 @@ def main(argv=None):
         results = json.loads(args.render.read_text(encoding="utf-8"))
         if args.note:
             results["machine"]["note"] = args.note
-            args.render.write_text(json.dumps(results, indent=2, default=str) + "\n",
-                                   encoding="utf-8")
+            args.render.write_text(
+                json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8"
+            )
         md_path = (args.output_dir or args.render.parent) / "speed.md"
         md_path.parent.mkdir(parents=True, exist_ok=True)
         write_markdown(md_path, results)
@@ -1428,11 +1559,14 @@ def main(argv=None):
         return 0
 
     if not (args.data_home / DATA_FILE).is_file():
-        parser.error(f"{args.data_home / DATA_FILE} not found; set SKANIME_DATA_HOME "
-                     "or pass --data-home")
+        parser.error(
+            f"{args.data_home / DATA_FILE} not found; set SKANIME_DATA_HOME "
+            "or pass --data-home"
+        )
     if args.output_dir is None:
-        args.output_dir = (Path(tempfile.mkdtemp(prefix="skanime-speed-"))
-                           if args.quick else RESULTS)
+        args.output_dir = (
+            Path(tempfile.mkdtemp(prefix="skanime-speed-")) if args.quick else RESULTS
+        )
     args.output_dir.mkdir(parents=True, exist_ok=True)
 
     quick = args.quick
@@ -1450,8 +1584,9 @@ def main(argv=None):
 
         print("training epoch ...", flush=True)
         X = StandardScaler().fit_transform(X_embed).astype(np.float32)
-        epoch = bench_epoch(X, Y_all, epochs=2 if quick else 10,
-                            rounds=2 if quick else 5)
+        epoch = bench_epoch(
+            X, Y_all, epochs=2 if quick else 10, rounds=2 if quick else 5
+        )
 
         print("components ...", flush=True)
         components = bench_components(documents, rounds=2 if quick else 15)
@@ -1464,9 +1599,11 @@ def main(argv=None):
             docs_labelled, genres_labelled = docs_labelled[:800], genres_labelled[:800]
         with tempfile.TemporaryDirectory(prefix="skanime-speed-") as workdir:
             classifier, default = bench_default(
-                docs_labelled, genres_labelled,
+                docs_labelled,
+                genres_labelled,
                 QUICK_PIPELINE_PARAMS if quick else {},
-                single_calls=30 if quick else 300, rounds=2 if quick else 5,
+                single_calls=30 if quick else 300,
+                rounds=2 if quick else 5,
                 workdir=workdir,
             )
 
@@ -1486,17 +1623,20 @@ def main(argv=None):
                     ).fit(X, Y_all),
                     interval=0.0005,
                 )
-                Z = network_transformer.transform(np.asarray(docs_labelled,
-                                                             dtype=object))
+                Z = network_transformer.transform(
+                    np.asarray(docs_labelled, dtype=object)
+                )
                 Y_default = classifier._binarizer.transform(genres_labelled)
                 fold_model = clone(network[-1]).set_params(
-                    embedding_init=network_transformer[-1].vectors_, max_iter=2,
-                    early_stopping=False, random_state=0,
+                    embedding_init=network_transformer[-1].vectors_,
+                    max_iter=2,
+                    early_stopping=False,
+                    random_state=0,
                 )
-                profiles["network member: FocalMLPClassifier.fit with "
-                         "embedding_init, all synopses, 2 epochs"] = profile(
-                    lambda: fold_model.fit(Z, Y_default)
-                )
+                profiles[
+                    "network member: FocalMLPClassifier.fit with "
+                    "embedding_init, all synopses, 2 epochs"
+                ] = profile(lambda: fold_model.fit(Z, Y_default))
             profiles["TfidfWeightedW2VTransformer.transform, raw synopses"] = profile(
                 lambda: transformer.transform(documents)
             )
@@ -1505,7 +1645,8 @@ def main(argv=None):
             )
             profiles["GenreClassifier.predict, one synopsis, 100 calls"] = profile(
                 lambda: [classifier.predict([doc]) for doc in docs_labelled[:100]],
-                interval=0.0002, max_lines=40,
+                interval=0.0002,
+                max_lines=40,
             )
 
     print("skanime demo ...", flush=True)
@@ -1545,22 +1686,28 @@ def main(argv=None):
         "predict_batch_per_s": check("predict_batch_per_s", default["batch_per_s"]),
         "model_file_mb": check("model_file_mb", default["model_file_mb"]),
         "demo_s": check("demo_s", demo["wall_s"]),
-        "fit_growth_exponent": check("fit_growth_exponent",
-                                     scaling["fit_growth_exponent"]),
-        "transform_growth_exponent": check("transform_growth_exponent",
-                                           scaling["transform_growth_exponent"]),
-        "peak_memory_16x_gb": check("peak_memory_16x_gb",
-                                    scaling["peak_memory_largest_gb"]),
+        "fit_growth_exponent": check(
+            "fit_growth_exponent", scaling["fit_growth_exponent"]
+        ),
+        "transform_growth_exponent": check(
+            "transform_growth_exponent", scaling["transform_growth_exponent"]
+        ),
+        "peak_memory_16x_gb": check(
+            "peak_memory_16x_gb", scaling["peak_memory_largest_gb"]
+        ),
     }
     json_path = args.output_dir / "speed.json"
     md_path = args.output_dir / "speed.md"
-    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n",
-                         encoding="utf-8")
+    json_path.write_text(
+        json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     write_markdown(md_path, results)
     print(f"wrote {md_path} and {json_path} in {results['elapsed_s'] / 60:.1f} min")
     for name, target in results["targets"].items():
-        print(f"  {name:28s} {target['value']:10.3f}  target {target['target']:8s}"
-              f"  {'met' if target['met'] else 'MISSED'}")
+        print(
+            f"  {name:28s} {target['value']:10.3f}  target {target['target']:8s}"
+            f"  {'met' if target['met'] else 'MISSED'}"
+        )
     print(f"  default fit {default['fit_s']:.1f} s")
     return 0
 

@@ -1041,26 +1041,21 @@ def load_cached(path, key):
     return entry if entry.get("key") == key else None
 
 
-def published_run(output_dir):
-    """``{"commit", "date"}`` of the last published ``quality.json``, or None."""
+def load_published(output_dir):
+    """The last published ``quality.json`` of ``output_dir``, or ``{}``."""
     path = None if output_dir is None else output_dir / "quality.json"
     if path is None or not path.exists():
-        return None
-    published = json.loads(path.read_text())
-    return {"commit": published["commit"], "date": published["date"]}
+        return {}
+    return json.loads(path.read_text())
 
 
-def published_results(output_dir):
-    """Per-fold results of the last published ``quality.json``, by cache key.
+def published_results(published):
+    """Per-fold results of a published ``quality.json``, by cache key.
 
     Returns ``{key: scores}`` and ``{key: seconds}`` (reference fits), so that
     a machine without the cache rebuilds the tables from the published rows
     of systems whose definition and code have not changed.
     """
-    path = None if output_dir is None else output_dir / "quality.json"
-    if path is None or not path.exists():
-        return {}, {}
-    published = json.loads(path.read_text())
     scores, references = {}, {}
     for block in published.get("protocols", {}).values():
         for system in block.get("systems", {}).values():
@@ -1113,6 +1108,7 @@ def main(argv=None):
     references = {}  # (protocol, fold) -> seconds
     skipped = {}  # (protocol, system) -> reason
     from_cache = set()  # results completed from the local cache
+    published_run = load_published(output_dir)
 
     def cache_path(protocol, name, fold):
         return cache_dir / f"{protocol}-{name}-fold{fold}.json"
@@ -1184,7 +1180,7 @@ def main(argv=None):
 
         # Complete the tables from the cache, then from the published results
         # (every system, every fold), wherever the key is the same.
-        published, published_references = published_results(output_dir)
+        published, published_references = published_results(published_run)
         for protocol in PROTOCOLS:
             for k in range(n_splits):
                 ref_key = reference_key(protocol, k, data_fingerprint, n_splits)
@@ -1238,10 +1234,13 @@ def main(argv=None):
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     result = {"commit": commit(), "date": now}
-    published_meta = published_run(output_dir)
-    if args.report_only and published_meta is not None and not from_cache:
+    if args.report_only and published_run and not from_cache:
         # Nothing ran: the figures are those of the published run.
-        result = {**published_meta, "rendered": {"commit": commit(), "date": now}}
+        result = {
+            "commit": published_run["commit"],
+            "date": published_run["date"],
+            "rendered": {"commit": commit(), "date": now},
+        }
     result |= {
         "dataset": data_path.name,
         "n_documents": int(len(X)),

@@ -89,6 +89,38 @@ def test_large_inputs_are_scored_in_blocks_as_one(monkeypatch):
     np.testing.assert_array_equal(threaded.predict_proba(Q), whole)
 
 
+@pytest.mark.parametrize("kernel", ["scipy's kernel", "no kernel"])
+def test_similarities_are_the_sparse_product_entry_for_entry(monkeypatch, kernel):
+    # Empty rows and columns, a query without terms and one term shared by
+    # every stored sample: the same CSR arrays as scipy's product.
+    X, _, Q = _data(n_test=40)
+    X = sp.vstack([X, sp.csr_matrix((3, X.shape[1]))], format="lil")
+    X[:, 7] = 1.0
+    samples_t = _neighbors._unit_rows(X).T.tocsr()
+    queries = _neighbors._unit_rows(sp.vstack([Q, sp.csr_matrix((1, Q.shape[1]))]))
+    calls = []
+    if kernel == "no kernel":
+        monkeypatch.setattr(_neighbors, "_csr_matmat", None)
+    else:
+        assert _neighbors._csr_matmat is not None
+        kernel_of_scipy = _neighbors._csr_matmat
+        monkeypatch.setattr(
+            _neighbors,
+            "_csr_matmat",
+            lambda *args: calls.append(1) or kernel_of_scipy(*args),
+        )
+    similarities = _neighbors._similarities(queries, samples_t)
+    assert len(calls) == (kernel != "no kernel")
+    expected = (queries @ samples_t).tocsr()
+    assert similarities.dtype == np.float32
+    np.testing.assert_array_equal(similarities.indptr, expected.indptr)
+    np.testing.assert_array_equal(similarities.indices, expected.indices)
+    np.testing.assert_array_equal(similarities.data, expected.data)
+    # float64 features take scipy's product.
+    wide = _neighbors._similarities(queries.astype(np.float64), samples_t)
+    np.testing.assert_allclose(wide.toarray(), expected.toarray(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("power", [3.0, 1.0, 0.0])
 def test_a_few_queries_score_exactly_as_a_block(power):
     # A few queries take a path of their own; it must give the block's

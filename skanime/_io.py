@@ -47,9 +47,7 @@ class OutputPathError(ValueError):
 
 def _temporary_name(path):
     folder, name = os.path.split(path)
-    return os.path.join(
-        folder, f".{name[:_TMP_NAME_KEEP]}.{secrets.token_hex(6)}.tmp"
-    )
+    return os.path.join(folder, f".{name[:_TMP_NAME_KEEP]}.{secrets.token_hex(6)}.tmp")
 
 
 def _check_mode(mode):

@@ -269,10 +269,18 @@ def _check_integrity(archive, data, path):
             (signature, _LOCAL_SIGNATURE),
             (flags, member.flag_bits),
             (method, member.compress_type),
-            (time, member.date_time[3] << 11 | member.date_time[4] << 5
-             | member.date_time[5] // 2),
-            (date, (member.date_time[0] - 1980) << 9 | member.date_time[1] << 5
-             | member.date_time[2]),
+            (
+                time,
+                member.date_time[3] << 11
+                | member.date_time[4] << 5
+                | member.date_time[5] // 2,
+            ),
+            (
+                date,
+                (member.date_time[0] - 1980) << 9
+                | member.date_time[1] << 5
+                | member.date_time[2],
+            ),
         ]
         if not flags & _DATA_DESCRIPTOR and _ZIP64_SIZE not in (compressed, size):
             expected += [

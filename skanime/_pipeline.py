@@ -133,6 +133,7 @@ def make_genre_pipeline(**params):
             ),
         ]
     )
+
     def words_and_pairs():
         return FastTfidfVectorizer(
             ngram_range=(1, 2),

@@ -231,7 +231,7 @@ def check_documents(X, caller, *, allow_empty=False):
     if not X and not allow_empty:
         raise ValueError(
             f"{caller} got no documents (an empty input); pass at least one "
-            "synopsis, e.g. [\"A boy pilots a giant robot.\"]."
+            'synopsis, e.g. ["A boy pilots a giant robot."].'
         )
     for i, doc in enumerate(X):
         if isinstance(doc, str):

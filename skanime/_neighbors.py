@@ -21,6 +21,10 @@ except ImportError:  # pragma: no cover - a scipy that moved it
 # On MAL-2021's 9,517 synopses (two threads), 256 rows take 0.28 s, 128 rows
 # 0.30 s and 1,024 rows 0.36 s.
 _QUERY_ROWS = 256
+# Entries a block's similarities may be allocated for before they are
+# counted (16 MB of values and indices): a larger bound, as on a corpus many
+# times MAL-2021's, takes scipy's product, which allocates what it counts.
+_MAX_BOUND = 2**21
 # Up to this many queries are scored one at a time on the raw arrays of the
 # stored samples: scipy's sparse products cost a few tenths of a millisecond
 # per call whatever their size, longer than the arithmetic of a few queries.
@@ -51,13 +55,14 @@ def _similarities(queries, samples_t):
     as a third of the product), then computes them. Here the arrays are
     allocated for the number of terms multiplied instead, a bound as cheap
     as one gather, and the kernel runs once: the same entries in the same
-    order, with the same floats.
+    order, with the same floats. Above ``_MAX_BOUND`` entries, and for
+    other dtypes, scipy's product.
     """
     n_queries, n_samples = queries.shape[0], samples_t.shape[1]
     bound = int(np.diff(samples_t.indptr)[queries.indices].sum(dtype=np.int64))
     if (
         _csr_matmat is None
-        or bound > np.iinfo(np.int32).max
+        or bound > _MAX_BOUND
         or any(
             M.dtype != np.float32
             or M.indices.dtype != np.int32

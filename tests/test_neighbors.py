@@ -89,7 +89,7 @@ def test_large_inputs_are_scored_in_blocks_as_one(monkeypatch):
     np.testing.assert_array_equal(threaded.predict_proba(Q), whole)
 
 
-@pytest.mark.parametrize("kernel", ["scipy's kernel", "no kernel"])
+@pytest.mark.parametrize("kernel", ["scipy's kernel", "no kernel", "over the bound"])
 def test_similarities_are_the_sparse_product_entry_for_entry(monkeypatch, kernel):
     # Empty rows and columns, a query without terms and one term shared by
     # every stored sample: the same CSR arrays as scipy's product.
@@ -101,6 +101,9 @@ def test_similarities_are_the_sparse_product_entry_for_entry(monkeypatch, kernel
     calls = []
     if kernel == "no kernel":
         monkeypatch.setattr(_neighbors, "_csr_matmat", None)
+    elif kernel == "over the bound":
+        monkeypatch.setattr(_neighbors, "_MAX_BOUND", 10)
+        monkeypatch.setattr(_neighbors, "_csr_matmat", lambda *args: calls.append(1))
     else:
         assert _neighbors._csr_matmat is not None
         kernel_of_scipy = _neighbors._csr_matmat
@@ -110,7 +113,7 @@ def test_similarities_are_the_sparse_product_entry_for_entry(monkeypatch, kernel
             lambda *args: calls.append(1) or kernel_of_scipy(*args),
         )
     similarities = _neighbors._similarities(queries, samples_t)
-    assert len(calls) == (kernel != "no kernel")
+    assert len(calls) == (kernel == "scipy's kernel")
     expected = (queries @ samples_t).tocsr()
     assert similarities.dtype == np.float32
     np.testing.assert_array_equal(similarities.indptr, expected.indptr)

@@ -893,6 +893,19 @@ def markdown(result, quick):
             folds = scores.get("folds", [])
             note = "" if len(folds) == meta["n_splits"] else f" (folds {folds})"
             lines.append(f"| {name}{note} | " + " | ".join(cells) + " |")
+        earlier = {}
+        for name, scores in block["systems"].items():
+            for run in dict.fromkeys(scores.get("runs", [])):
+                if run != run_label(meta):
+                    earlier.setdefault(run, []).append(name)
+        for run, names in earlier.items():
+            lines += [
+                "",
+                f"From the run at commit {run}, whose code and definition they "
+                f"still have: {', '.join(names)}. Its times were measured on "
+                "that run's machine; compare fit times within one run, or "
+                "through the reference fit of each.",
+            ]
         reference = block.get("reference_fit_seconds", [])
         if reference:
             lines += [
@@ -1049,6 +1062,11 @@ def load_published(output_dir):
     return json.loads(path.read_text())
 
 
+def run_label(run):
+    """How a run is named in the tables: its short commit and its date."""
+    return f"`{run['commit'][:7]}` ({run['date']})"
+
+
 def published_results(published):
     """Per-fold results of a published ``quality.json``, by cache key.
 
@@ -1057,10 +1075,12 @@ def published_results(published):
     of systems whose definition and code have not changed.
     """
     scores, references = {}, {}
+    default_run = run_label(published) if published else None
     for block in published.get("protocols", {}).values():
         for system in block.get("systems", {}).values():
+            runs = system.get("runs", [default_run] * len(system.get("keys", [])))
             for i, key in enumerate(system.get("keys", [])):
-                scores[key] = {m: system[m][i] for m in METRICS}
+                scores[key] = {m: system[m][i] for m in METRICS} | {"run": runs[i]}
         if "reference_keys" in block:
             seconds = block["reference_fit_seconds"]
             references.update(zip(block["reference_keys"], seconds, strict=True))
@@ -1105,6 +1125,13 @@ def main(argv=None):
         ptb = load_word_vectors(vectors_path)
 
     results = {}  # (protocol, system, fold) -> scores
+    run = {
+        "commit": commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        ),
+    }
+    this_run = run_label(run)
     references = {}  # (protocol, fold) -> seconds
     skipped = {}  # (protocol, system) -> reason
     from_cache = set()  # results completed from the local cache
@@ -1167,6 +1194,7 @@ def main(argv=None):
                         skipped[protocol, name] = reason
                         print(f"skipping {name} ({protocol}): {reason}", flush=True)
                         break
+                    scores["run"] = this_run
                     results[protocol, name, k] = scores
                     if path is not None:
                         path.write_text(
@@ -1213,6 +1241,10 @@ def main(argv=None):
                 m: [results[protocol, name, k][m] for k in done] for m in METRICS
             }
             systems[name]["folds"] = done
+            systems[name]["runs"] = [
+                results[protocol, name, k].get("run", "an earlier run (local cache)")
+                for k in done
+            ]
             systems[name]["keys"] = [
                 system_key(name, protocol, k, data_fingerprint, n_splits) for k in done
             ]
@@ -1233,7 +1265,7 @@ def main(argv=None):
         protocols[protocol] = block
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    result = {"commit": commit(), "date": now}
+    result = dict(run)
     if args.report_only and published_run and not from_cache:
         # Nothing ran: the figures are those of the published run.
         result = {

@@ -867,7 +867,7 @@ def markdown(result, quick):
     ]
     if "rendered" in meta:
         lines[-1] += (
-            " Tables rebuilt from those results with `--report-only` at commit "
+            " Tables rebuilt from those results at commit "
             f"`{meta['rendered']['commit']}` ({meta['rendered']['date']})."
         )
     for protocol, block in result["protocols"].items():
@@ -895,10 +895,13 @@ def markdown(result, quick):
             lines.append(f"| {name}{note} | " + " | ".join(cells) + " |")
         earlier = {}
         for name, scores in block["systems"].items():
-            for run in dict.fromkeys(scores.get("runs", [])):
-                if run != run_label(meta):
-                    earlier.setdefault(run, []).append(name)
+            for run in scores.get("runs", []):
+                names = earlier.setdefault(run_label(run), [])
+                if run_label(run) != run_label(meta) and name not in names:
+                    names.append(name)
         for run, names in earlier.items():
+            if not names:
+                continue
             lines += [
                 "",
                 f"From the run at commit {run}, whose code and definition they "
@@ -1064,6 +1067,8 @@ def load_published(output_dir):
 
 def run_label(run):
     """How a run is named in the tables: its short commit and its date."""
+    if isinstance(run, str):  # a run that did not record its commit
+        return run
     return f"`{run['commit'][:7]}` ({run['date']})"
 
 
@@ -1075,7 +1080,11 @@ def published_results(published):
     of systems whose definition and code have not changed.
     """
     scores, references = {}, {}
-    default_run = run_label(published) if published else None
+    default_run = (
+        {"commit": published["commit"], "date": published["date"]}
+        if published
+        else None
+    )
     for block in published.get("protocols", {}).values():
         for system in block.get("systems", {}).values():
             runs = system.get("runs", [default_run] * len(system.get("keys", [])))
@@ -1125,13 +1134,13 @@ def main(argv=None):
         ptb = load_word_vectors(vectors_path)
 
     results = {}  # (protocol, system, fold) -> scores
-    run = {
+    this_run = {
         "commit": commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"
         ),
     }
-    this_run = run_label(run)
+    computed = False  # whether this process measured any fold
     references = {}  # (protocol, fold) -> seconds
     skipped = {}  # (protocol, system) -> reason
     from_cache = set()  # results completed from the local cache
@@ -1195,6 +1204,7 @@ def main(argv=None):
                         print(f"skipping {name} ({protocol}): {reason}", flush=True)
                         break
                     scores["run"] = this_run
+                    computed = True
                     results[protocol, name, k] = scores
                     if path is not None:
                         path.write_text(
@@ -1265,7 +1275,7 @@ def main(argv=None):
         protocols[protocol] = block
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    result = dict(run)
+    result = dict(this_run)
     if args.report_only and published_run and not from_cache:
         # Nothing ran: the figures are those of the published run.
         result = {
@@ -1273,6 +1283,15 @@ def main(argv=None):
             "date": published_run["date"],
             "rendered": {"commit": commit(), "date": now},
         }
+    elif not computed:
+        # Nothing ran: when the cached folds are all of one run, the header
+        # names that run; otherwise each table names the runs of its rows.
+        cached_runs = {
+            json.dumps(results[key].get("run"), sort_keys=True) for key in from_cache
+        }
+        only_run = json.loads(cached_runs.pop()) if len(cached_runs) == 1 else None
+        if isinstance(only_run, dict):
+            result = only_run | {"rendered": {"commit": commit(), "date": now}}
     result |= {
         "dataset": data_path.name,
         "n_documents": int(len(X)),

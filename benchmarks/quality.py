@@ -893,15 +893,12 @@ def markdown(result, quick):
             folds = scores.get("folds", [])
             note = "" if len(folds) == meta["n_splits"] else f" (folds {folds})"
             lines.append(f"| {name}{note} | " + " | ".join(cells) + " |")
-        earlier = {}
+        earlier = {}  # label of an earlier run -> the systems it measured
         for name, scores in block["systems"].items():
-            for run in scores.get("runs", []):
-                names = earlier.setdefault(run_label(run), [])
-                if run_label(run) != run_label(meta) and name not in names:
-                    names.append(name)
+            for run in map(run_label, scores.get("runs", [])):
+                if run != run_label(meta) and name not in earlier.setdefault(run, []):
+                    earlier[run].append(name)
         for run, names in earlier.items():
-            if not names:
-                continue
             lines += [
                 "",
                 f"From the run at commit {run}, whose code and definition they "

@@ -94,23 +94,37 @@ def _similarities(queries, samples_t):
 
 
 def _top_similarities(similarities, k):
-    """Each row's ``k`` largest positive similarities, as a CSR matrix."""
+    """Each row's ``k`` largest positive similarities, as a CSR matrix.
+
+    A row's entries keep their order, so that sums over a row's neighbours
+    add them as scipy's product listed them.
+    """
     similarities = similarities.tocsr()
-    similarities.data[similarities.data <= 0] = 0
-    similarities.eliminate_zeros()
+    if (similarities.data <= 0).any():
+        similarities.data[similarities.data <= 0] = 0
+        similarities.eliminate_zeros()
     indptr, data, indices = similarities.indptr, similarities.data, similarities.indices
     lengths = np.diff(indptr)
-    keep = np.ones(data.size, dtype=bool)
-    # Row by row on the non-zeros only: a dense partition of the whole block
-    # would sort mostly zeros (and numpy's selection is slow on ties).
-    for row in np.flatnonzero(lengths > k):
-        start, stop = indptr[row], indptr[row + 1]
-        drop = np.argpartition(data[start:stop], stop - start - k)[: stop - start - k]
-        keep[start + drop] = False
     kept_per_row = np.minimum(lengths, k)
+    kept_indptr = np.zeros(lengths.size + 1, dtype=indptr.dtype)
+    np.cumsum(kept_per_row, out=kept_indptr[1:])
+    # The kept entries' positions in ``data``: a row of at most k entries
+    # keeps them all; a longer one its k largest, selected row by row on the
+    # non-zeros only (a dense partition of the whole block would sort mostly
+    # zeros, and numpy's selection is slow on ties).
+    positions = np.arange(kept_indptr[-1], dtype=np.intp)
+    positions += np.repeat(indptr[:-1] - kept_indptr[:-1], kept_per_row)
+    starts, kept_starts = indptr.tolist(), kept_indptr.tolist()
+    for row in np.flatnonzero(lengths > k).tolist():
+        start, stop = starts[row], starts[row + 1]
+        n_dropped = stop - start - k
+        kept = np.argpartition(data[start:stop], n_dropped)[n_dropped:]
+        positions[kept_starts[row] : kept_starts[row + 1]] = kept + start
+    # Rows hold increasing, disjoint ranges of positions: one sort restores
+    # every row's order.
+    positions.sort()
     return sparse.csr_matrix(
-        (data[keep], indices[keep], np.concatenate([[0], np.cumsum(kept_per_row)])),
-        shape=similarities.shape,
+        (data[positions], indices[positions], kept_indptr), shape=similarities.shape
     )
 
 

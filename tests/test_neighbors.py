@@ -124,6 +124,35 @@ def test_similarities_are_the_sparse_product_entry_for_entry(monkeypatch, kernel
     np.testing.assert_allclose(wide.toarray(), expected.toarray(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("k", [1, 4, 30])
+def test_top_similarities_keep_each_rows_largest_positive_entries_in_order(k):
+    # Rows longer and shorter than k, an empty row, negative entries and
+    # unsorted indices (scipy's product does not sort them).
+    rng = np.random.RandomState(0)
+    dense = np.where(rng.rand(12, 40) < 0.4, rng.rand(12, 40) - 0.2, 0.0)
+    dense[3] = 0.0
+    dense[5, :] = np.where(dense[5] != 0, -1.0, 0.0)
+    similarities = sp.csr_matrix(dense.astype(np.float32))
+    for row in range(similarities.shape[0]):
+        start, stop = similarities.indptr[row], similarities.indptr[row + 1]
+        shuffled = start + rng.permutation(stop - start)
+        similarities.indices[start:stop] = similarities.indices[shuffled]
+        similarities.data[start:stop] = similarities.data[shuffled]
+    similarities.has_sorted_indices = False
+    kept = _neighbors._top_similarities(similarities.copy(), k)
+    for row in range(similarities.shape[0]):
+        start, stop = similarities.indptr[row], similarities.indptr[row + 1]
+        values = similarities.data[start:stop]
+        positive = np.flatnonzero(values > 0)
+        largest = np.sort(positive[np.argsort(-values[positive])[:k]])
+        kept_row = slice(kept.indptr[row], kept.indptr[row + 1])
+        np.testing.assert_array_equal(
+            kept.indices[kept_row], similarities.indices[start:stop][largest]
+        )
+        np.testing.assert_array_equal(kept.data[kept_row], values[largest])
+    assert kept.indptr[4] == kept.indptr[3] and kept.indptr[6] == kept.indptr[5]
+
+
 @pytest.mark.parametrize("power", [3.0, 1.0, 0.0])
 def test_a_few_queries_score_exactly_as_a_block(power):
     # A few queries take a path of their own; it must give the block's

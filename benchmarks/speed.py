@@ -17,8 +17,9 @@ over the rounds, so that other programs sharing the machine slow both sides
 alike. BLAS runs on one thread (``--threads``) in this process and in the
 scaling subprocesses: OpenBLAS threads that spin while other programs hold
 the cores make small matrix products up to ten times slower, which would
-measure the neighbours. The default model still fits its members in two
-threads of its own (``stack__n_jobs=2``). ``skanime demo`` runs as a user
+measure the neighbours. The default model still fits its members, and
+scores those that share no step on a large batch, in two threads of its own
+(``stack__n_jobs=2``). ``skanime demo`` runs as a user
 runs it, with the environment's BLAS settings.
 
 Measurements
@@ -1197,8 +1198,9 @@ def write_markdown(path, results):
             f"{t['threading_layer'] or '-'})".replace("  ", " ")
             for t in m["threadpools"]
         )
-        + f". The default model fits its members in {df['n_jobs']} threads of its "
-        "own (`stack__n_jobs`). `skanime demo` runs with the environment's "
+        + f". The default model fits its members, and scores those that share no "
+        f"step on a batch of 2,048 synopses or more, in {df['n_jobs']} threads of "
+        "its own (`stack__n_jobs`). `skanime demo` runs with the environment's "
         "BLAS settings ("
         + (env or "none set: OpenBLAS uses one thread per core")
         + ").",
@@ -1302,11 +1304,13 @@ def write_markdown(path, results):
         f"{df['single_median_ms']:.2f} ms and p90 {df['single_p90_ms']:.2f} ms "
         f"over {df['single_calls']} calls (different synopses, after 5 warm-up "
         f"calls); all {df['n_documents']:,} synopses in one call, median of "
-        f"{df['batch_rounds']} calls. Each step timed on its own, in the "
-        "stacker's own code, a step the members share once (medians; the last "
-        "row is the median of a call's time minus its steps', each call timed just "
-        "before its steps: GenreClassifier's and the Pipeline's input checks, "
-        "genre names):",
+        f"{df['batch_rounds']} calls. Each step timed on its own, one after "
+        "another, in the stacker's own code, a step the members share once "
+        "(medians; the last row is the median of a call's time minus its steps', "
+        "each call timed just before its steps: GenreClassifier's and the "
+        "Pipeline's input checks, genre names; on a batch it is negative when the "
+        "call scores the members that share no step, here the network and the "
+        "other three, in parallel threads):",
         "",
         "| step | one synopsis | all synopses |",
         "|---|---|---|",

@@ -2,6 +2,7 @@
 
 import contextlib
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
@@ -48,6 +49,11 @@ _MERGE_ROWS = 4
 # intermediate arrays (a network's hidden layer has a row per sample) on
 # large inputs.
 _PREDICT_ROWS = 8192
+# From this many samples, predict and transform score members that share no
+# step in threads of their own (``n_jobs``): the neighbours' products, which
+# run without the GIL, overlap the other members' tokenising. Below it,
+# starting threads costs more than it saves.
+_CONCURRENT_ROWS = 2048
 # The value of a member's ``embedding_init`` that asks for the word vectors of
 # the transformer before it (see ``estimators``).
 _VECTORS = "vectors"
@@ -327,7 +333,9 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
         thread, BLAS is held to one thread of its own during those fits, as
         scikit-learn's ``KMeans`` does: BLAS threads of several fits at once
         would oversubscribe the cores (on two cores a fit took twice as
-        long). Predictions do not depend on it.
+        long). At prediction (``predict``, ``predict_proba``, ``transform``)
+        on 2,048 samples or more, members that share no transformer step are
+        scored in parallel threads. Predictions do not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the folds and the ``random_state`` of each member fit.
@@ -781,14 +789,16 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             result[rows] = block
         return result
 
-    def _member_inputs(self, X):
+    def _member_inputs(self, X, members=None):
         """Each member's features of ``X``: its transformer's output.
 
-        A step that members share is applied once.
+        Only the members at the positions ``members`` (all by default); a
+        step that they share is applied once.
         """
         outputs = {}
         inputs = []
-        for transformer in self.transformers_:
+        for member in range(len(self.transformers_)) if members is None else members:
+            transformer = self.transformers_[member]
             Z = X
             for end in range(len(transformer.steps) if transformer else 0):
                 key = _steps_key(transformer.steps[: end + 1])
@@ -804,13 +814,46 @@ class MultilabelStackingClassifier(ClassifierMixin, _BaseComposition):
             inputs.append(Z)
         return inputs
 
-    def _member_scores_of(self, X):
+    def _members_sharing_no_step(self):
+        """The members in groups such that no two groups share a step."""
+        groups = {}
+        for member, transformer in enumerate(self.transformers_):
+            key = _steps_key(transformer.steps[:1]) if transformer else member
+            groups.setdefault(key, []).append(member)
+        return list(groups.values())
+
+    def _scores_of_members(self, X, members):
         columns = []
-        for Z, models in zip(self._member_inputs(X), self.estimators_, strict=True):
+        for Z, member in zip(self._member_inputs(X, members), members, strict=True):
+            models = self.estimators_[member]
             scores = _member_scores(models[0], Z)
             for model in models[1:]:
                 scores += _member_scores(model, Z)
             columns.append(scores / len(models))
+        return columns
+
+    def _member_scores_of(self, X):
+        groups = self._members_sharing_no_step()
+        n_threads = min(effective_n_jobs(self.n_jobs), len(groups))
+        if n_threads > 1 and _num_samples(X) >= _CONCURRENT_ROWS:
+            # BLAS held to one thread, as in fit: a network's products on
+            # two BLAS threads beside the neighbours' two threads made a
+            # batch slower than scoring the members one after another.
+            with (
+                ThreadPoolExecutor(n_threads) as pool,
+                _one_blas_thread_if_parallel(n_threads),
+            ):
+                group_columns = list(
+                    pool.map(
+                        lambda members: self._scores_of_members(X, members), groups
+                    )
+                )
+        else:
+            group_columns = [self._scores_of_members(X, members) for members in groups]
+        columns = [None] * len(self.transformers_)
+        for members, scores in zip(groups, group_columns, strict=True):
+            for member, member_scores in zip(members, scores, strict=True):
+                columns[member] = member_scores
         return self._blank_fold_constant(np.hstack(columns))
 
     def transform(self, X):

@@ -1,6 +1,7 @@
 """MultilabelStackingClassifier and MultilabelLogisticRegression."""
 
 import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -766,6 +767,38 @@ def test_fold_fits_in_threads_give_the_model_of_one_thread():
     np.testing.assert_array_equal(two.oof_proba_, one.oof_proba_)
     np.testing.assert_array_equal(two.predict_proba(docs), one.predict_proba(docs))
     assert [len(models) for models in two.estimators_] == [1, 3, 1]
+
+
+def test_members_sharing_no_step_are_scored_in_threads_of_their_own(monkeypatch):
+    docs, Y = _corpus()
+    members = [
+        ("linear", _linear()),
+        ("network", _network()),
+        ("knn", make_pipeline(TfidfVectorizer(), MultilabelKNeighborsClassifier(0.1))),
+    ]
+    one = MultilabelStackingClassifier(members, cv=3, random_state=0).fit(docs, Y)
+    two = clone(one).set_params(n_jobs=2).fit(docs, Y)
+    assert two._members_sharing_no_step() == [[0, 2], [1]]
+    threads = {}
+    for member, transformer in zip(
+        ("linear", "network"), two.transformers_[:2], strict=True
+    ):
+        step = transformer.steps[0][1]
+        transform = step.transform
+
+        def recorded(X, member=member, transform=transform):
+            threads[member] = threading.get_ident()
+            return transform(X)
+
+        monkeypatch.setattr(step, "transform", recorded)
+    monkeypatch.setattr(_stacking, "_CONCURRENT_ROWS", len(docs) + 1)
+    serial = two.predict_proba(docs)
+    assert set(threads.values()) == {threading.get_ident()}
+    monkeypatch.setattr(_stacking, "_CONCURRENT_ROWS", len(docs))
+    np.testing.assert_array_equal(two.predict_proba(docs), serial)
+    assert threading.get_ident() not in threads.values()
+    np.testing.assert_array_equal(two.transform(docs), one.transform(docs))
+    np.testing.assert_array_equal(serial, one.predict_proba(docs))
 
 
 class _BlasThreadsAtFit(MultilabelLogisticRegression):
